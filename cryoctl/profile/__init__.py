@@ -1,0 +1,29 @@
+"""Profile layer: YAML hardware profiles -> validated, immutable :class:`HardwareProfile`."""
+
+from cryoctl.profile.hashing import canonical_json, content_hash, profile_hash
+from cryoctl.profile.loader import (
+    SHIPPED_DIR,
+    apply_overrides,
+    deep_merge,
+    load_profile,
+    parse_override,
+    resolve_profile_path,
+    shipped_profiles,
+    validate_profile,
+)
+from cryoctl.profile.models import (
+    CostSpec,
+    DacSpec,
+    HardwareProfile,
+    PulseSpec,
+    QubitSpec,
+    ReadoutSpec,
+    ReconstructionFilter,
+)
+
+__all__ = [
+    "SHIPPED_DIR", "CostSpec", "DacSpec", "HardwareProfile", "PulseSpec", "QubitSpec", "ReadoutSpec",
+    "ReconstructionFilter", "apply_overrides", "canonical_json", "content_hash", "deep_merge",
+    "load_profile", "parse_override", "profile_hash", "resolve_profile_path", "shipped_profiles",
+    "validate_profile",
+]
