@@ -1,0 +1,117 @@
+"""Per-channel / per-qubit / per-system DAC power and area, against the cryostat stage budget.
+
+Parameters come from ``profile.cost`` (:class:`~cryoctl.profile.models.CostSpec`); defaults and their
+sources:
+
+- ``temperature_k = 4``: the 4 K stage where cryo-CMOS controllers sit (DESIGN.md).
+- ``stage_budget_w = 1.5``: cooling power of a dilution refrigerator's 4 K stage (~1.5 W, DESIGN.md;
+  mixing chamber ~20 uW).
+- ``fom_fj_per_step``, ``static_power_mw``: dissipation of a current-steering DAC channel; published
+  cryo-CMOS controllers land at < 2 mW/qubit (28 nm, 3 K) to 23 mW/qubit (14 nm FinFET, 4 K)
+  (DESIGN.md); the defaults (0.5 fJ/step, 0.5 mW static) give ~1.1 mW/qubit for a 6-bit, 1 GS/s
+  I/Q pair, inside that range.
+- ``a_beta_pct_um``, ``a_vt_mv_um``: Pelgrom coefficients; A_VT ~ 1 mV um per nm of gate oxide
+  (Pelgrom, Tuinhout, Vertregt, IEDM 1998), a few mV um in 28-65 nm bulk, A_beta ~ 1 %um.
+- ``channels_per_qubit = 2``: I and Q.
+
+``qubits_that_fit = floor(stage_budget_w / power_per_qubit_w)``: how many qubits' DACs the stage can
+cool (the thermal floor is reported beside the dissipated power, not added to it).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from cryoctl.cost.area import (
+    array_area_um2,
+    inl_yield_c,
+    inl_yield_for_sigma,
+    pelgrom_constant_um2,
+    sigma_for_inl_yield,
+    unit_area_um2,
+    unit_sources,
+)
+from cryoctl.cost.power import channel_power_w, dynamic_power_w, thermal_floor_w
+from cryoctl.profile.models import HardwareProfile
+
+#: INL yield used to size the array when the profile has no mismatch (sigma_u = 0).
+DEFAULT_INL_YIELD = 0.997
+
+
+def cost_report(profile: HardwareProfile, inl_yield: float = DEFAULT_INL_YIELD) -> dict[str, Any]:
+    """Power and area of the profile's DAC, per channel / per qubit / per system, vs the stage budget.
+
+    Returns a flat dict of plain floats/ints/strings (JSON-ready). Powers in W, areas in um^2 (unit
+    source) and mm^2 (channel, qubit, system).
+
+    Area basis: ``dac.unit_mismatch_sigma`` when it is > 0 (the same sigma that draws the chip's
+    INL/DNL), else the sigma_u that meets ``inl_yield`` (``area_basis`` says which). With a measured
+    INL table the mismatch sigma is unknown and the yield basis is used too.
+    """
+    dac, cost = profile.dac, profile.cost
+    bits, fs = dac.bits, dac.sample_rate_gsps
+
+    p_dyn = float(dynamic_power_w(bits, fs, cost.fom_fj_per_step))
+    p_chan = float(channel_power_w(bits, fs, cost.fom_fj_per_step, cost.static_power_mw))
+    p_floor = float(thermal_floor_w(bits, fs, cost.temperature_k))
+    p_qubit = p_chan * cost.channels_per_qubit
+    p_system = p_qubit * profile.qubits.count
+    fit = math.floor(cost.stage_budget_w / p_qubit) if p_qubit > 0 else None
+
+    c = inl_yield_c(inl_yield)
+    if dac.unit_mismatch_sigma > 0 and dac.inl_table_lsb is None:
+        sigma_u, basis = float(dac.unit_mismatch_sigma), "unit_mismatch_sigma"
+    else:
+        sigma_u, basis = float(sigma_for_inl_yield(bits, c)), f"inl_yield={inl_yield:g}"
+    a_unit = float(unit_area_um2(sigma_u, cost.a_beta_pct_um, cost.a_vt_mv_um, cost.overdrive_v))
+    a_array = float(array_area_um2(bits, sigma_u, cost.a_beta_pct_um, cost.a_vt_mv_um, cost.overdrive_v))
+    a_chan_mm2 = a_array * cost.area_overhead * 1e-6
+    a_qubit_mm2 = a_chan_mm2 * cost.channels_per_qubit
+
+    return {
+        "bits": bits,
+        "sample_rate_gsps": fs,
+        "temperature_k": cost.temperature_k,
+        # power
+        "dynamic_power_w": p_dyn,
+        "channel_power_w": p_chan,
+        "thermal_floor_w": p_floor,
+        "floor_over_channel": p_floor / p_chan if p_chan > 0 else float("inf"),
+        "power_per_qubit_w": p_qubit,
+        "system_power_w": p_system,
+        "stage_budget_w": cost.stage_budget_w,
+        "stage_fraction": p_system / cost.stage_budget_w,
+        "qubits_that_fit": fit,
+        "system_fits": p_system <= cost.stage_budget_w,
+        # area
+        "area_basis": basis,
+        "sigma_u": sigma_u,
+        "inl_yield_estimate": float(inl_yield_for_sigma(bits, sigma_u)),
+        "pelgrom_constant_um2": pelgrom_constant_um2(cost.a_beta_pct_um, cost.a_vt_mv_um, cost.overdrive_v),
+        "unit_sources": int(unit_sources(bits)),
+        "unit_area_um2": a_unit,
+        "array_area_um2": a_array,
+        "channel_area_mm2": a_chan_mm2,
+        "area_per_qubit_mm2": a_qubit_mm2,
+        "system_area_mm2": a_qubit_mm2 * profile.qubits.count,
+        "channels_per_qubit": cost.channels_per_qubit,
+        "qubits": profile.qubits.count,
+    }
+
+
+def cost_sweep(profile: HardwareProfile, bits: np.ndarray, inl_yield: float = DEFAULT_INL_YIELD) -> dict[str, np.ndarray]:
+    """Channel power, thermal floor and channel area (yield-sized) over an array of resolutions."""
+    cost, fs = profile.cost, profile.dac.sample_rate_gsps
+    bits = np.asarray(bits)
+    sigma = sigma_for_inl_yield(bits, inl_yield_c(inl_yield))
+    return {
+        "bits": bits,
+        "channel_power_w": channel_power_w(bits, fs, cost.fom_fj_per_step, cost.static_power_mw),
+        "thermal_floor_w": thermal_floor_w(bits, fs, cost.temperature_k),
+        "channel_area_mm2": array_area_um2(bits, sigma, cost.a_beta_pct_um, cost.a_vt_mv_um, cost.overdrive_v)
+        * cost.area_overhead
+        * 1e-6,
+    }
