@@ -19,11 +19,12 @@ from cryoctl.profile.models import (
     QubitSpec,
     ReadoutSpec,
     ReconstructionFilter,
+    profile_json_schema,
 )
 
 __all__ = [
     "SHIPPED_DIR", "CostSpec", "DacSpec", "HardwareProfile", "PulseSpec", "QubitSpec", "ReadoutSpec",
     "ReconstructionFilter", "apply_overrides", "canonical_json", "content_hash", "deep_merge",
-    "load_profile", "parse_override", "profile_hash", "resolve_profile_path", "shipped_profiles",
+    "load_profile", "parse_override", "profile_hash", "profile_json_schema", "resolve_profile_path", "shipped_profiles",
     "validate_profile",
 ]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import copy
 import csv
+import reprlib
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -28,28 +29,47 @@ def shipped_profiles() -> list[Path]:
 
 def resolve_profile_path(ref: str | Path) -> Path:
     """A path to a YAML file, or the name of a shipped profile (``cryo_cmos_6bit``)."""
-    p = Path(ref)
-    if p.is_file():
-        return p.resolve()
-    for cand in (SHIPPED_DIR / f"{ref}.yaml", SHIPPED_DIR / str(ref)):
-        if cand.is_file():
+    if not isinstance(ref, (str, Path)) or str(ref).strip() == "":
+        raise CryoctlError(f"expected a profile file path or shipped profile name, got {ref!r}", field="profile")
+    for cand in (Path(ref), SHIPPED_DIR / f"{ref}.yaml", SHIPPED_DIR / str(ref)):
+        if _is_file(cand):
             return cand.resolve()
     names = ", ".join(q.stem for q in shipped_profiles())
     raise CryoctlError(f"no such file or shipped profile (shipped: {names})", field=str(ref))
+
+
+def _is_file(p: Path) -> bool:
+    # Path.is_file raises on names the OS refuses (too long, NUL byte); for us those just don't exist.
+    try:
+        return p.is_file()
+    except (OSError, ValueError):
+        return False
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise CryoctlError(f"cannot read file ({exc.__class__.__name__}: {exc})", field=str(path)) from None
+        raise CryoctlError(f"cannot read file as UTF-8 text ({exc.__class__.__name__})", field=str(path)) from None
     try:
         doc = yaml.safe_load(text)  # safe_load: Python object tags are rejected, never constructed
+    except yaml.constructor.ConstructorError as exc:
+        where = exc.problem_mark
+        loc = f" at line {where.line + 1}, column {where.column + 1}" if where else ""
+        problem = exc.problem or "cannot construct value"
+        hint = (
+            "; Python object tags (!!python/...) are never executed, profiles take plain YAML only"
+            if "python/" in problem
+            else ""
+        )
+        raise CryoctlError(f"not a plain YAML profile{loc}: {problem}{hint}", field=str(path)) from None
     except yaml.YAMLError as exc:
         where = getattr(exc, "problem_mark", None)
         loc = f" at line {where.line + 1}, column {where.column + 1}" if where else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise CryoctlError(f"not valid YAML{loc}: {problem}", field=str(path)) from None
+    except RecursionError:
+        raise CryoctlError("not a usable YAML profile: nesting is too deep", field=str(path)) from None
     if doc is None:
         raise CryoctlError("file is empty; expected a mapping with at least 'name' and 'dac'", field=str(path))
     if not isinstance(doc, dict):
@@ -77,12 +97,23 @@ def _load_raw(path: Path, chain: tuple[Path, ...] = ()) -> dict[str, Any]:
     _resolve_inl_csv(doc, path)
     if parent is None:
         return doc
-    if not isinstance(parent, str) or not parent:
-        raise CryoctlError("expected a file name (string) of the parent profile", field=f"{path}: extends")
-    ppath = (path.parent / parent).resolve()
-    if not ppath.is_file():
-        raise CryoctlError(f"parent profile {parent!r} not found next to this file", field=f"{path}: extends")
+    if not isinstance(parent, str) or not parent.strip():
+        raise CryoctlError(
+            f"expected a file name (string) of the parent profile, got {reprlib.repr(parent)}", field=f"{path}: extends"
+        )
+    ppath = _parent_path(path, parent)
     return deep_merge(_load_raw(ppath, (*chain, path)), doc)
+
+
+def _parent_path(path: Path, parent: str) -> Path:
+    """``extends: x.yaml`` is looked up next to the extending file first, then among the shipped profiles
+    (so a user's profile anywhere can extend ``cryo_cmos_6bit`` or ``_cryo_cmos_base.yaml``)."""
+    for cand in (path.parent / parent, SHIPPED_DIR / parent, SHIPPED_DIR / f"{parent}.yaml"):
+        if _is_file(cand):
+            return cand.resolve()
+    raise CryoctlError(
+        f"parent profile {parent!r} not found next to this file nor among the shipped profiles", field=f"{path}: extends"
+    )
 
 
 def _resolve_inl_csv(doc: dict[str, Any], path: Path) -> None:
@@ -96,14 +127,16 @@ def _resolve_inl_csv(doc: dict[str, Any], path: Path) -> None:
         return
     ref = dac.pop("inl_table_csv")
     field = f"{path}: dac.inl_table_csv"
-    if not isinstance(ref, str):
-        raise CryoctlError("expected a CSV file name", field=field)
+    if not isinstance(ref, str) or not ref.strip():
+        raise CryoctlError(f"expected a CSV file name, got {reprlib.repr(ref)}", field=field)
+    if "inl_table_lsb" in dac:
+        raise CryoctlError("give either inl_table_csv or inl_table_lsb, not both", field=field)
     csv_path = (path.parent / ref).resolve()
     try:
-        with csv_path.open(newline="") as fh:
+        with csv_path.open(newline="", encoding="utf-8") as fh:
             rows = [r for r in csv.reader(fh) if r and not r[0].lstrip().startswith("#")]
-    except OSError as exc:
-        raise CryoctlError(f"cannot read INL table ({exc.strerror})", field=field) from None
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise CryoctlError(f"cannot read INL table {ref!r} ({exc.__class__.__name__})", field=field) from None
     values = []
     for i, row in enumerate(rows):
         try:
@@ -118,18 +151,28 @@ def _resolve_inl_csv(doc: dict[str, Any], path: Path) -> None:
 def parse_override(item: str) -> tuple[list[str], Any]:
     """``dac.bits=6`` -> (['dac', 'bits'], 6). The value is parsed as YAML (numbers, null, lists)."""
     if not isinstance(item, str) or "=" not in item:
-        raise CryoctlError(f"malformed override {item!r}: expected key.path=value", field="--set")
+        raise CryoctlError(f"malformed override {reprlib.repr(item)}: expected key.path=value", field="--set")
     key, _, raw = item.partition("=")
-    parts = key.strip().split(".")
-    if not all(p.strip() for p in parts):
-        raise CryoctlError(f"malformed override {item!r}: empty key in {key!r}", field="--set")
-    try:
-        value = yaml.safe_load(raw) if raw.strip() else None
-    except yaml.YAMLError:
-        raise CryoctlError(f"malformed override {item!r}: value is not valid YAML", field="--set") from None
+    parts = _key_parts(key, item)
     if raw.strip() == "":
-        raise CryoctlError(f"malformed override {item!r}: missing value after '='", field="--set")
-    return [p.strip() for p in parts], value
+        raise CryoctlError(f"malformed override {item!r}: missing value after '='", field=f"--set {key.strip()}")
+    try:
+        value = yaml.safe_load(raw)
+    except (yaml.YAMLError, RecursionError):
+        raise CryoctlError(
+            f"malformed override {item!r}: value {raw!r} is not a plain YAML value (number, string, null, list)",
+            field=f"--set {key.strip()}",
+        ) from None
+    return parts, value
+
+
+def _key_parts(key: Any, item: Any) -> list[str]:
+    if not isinstance(key, str):
+        raise CryoctlError(f"malformed override {reprlib.repr(item)}: key must be a string", field="--set")
+    parts = [p.strip() for p in key.split(".")]
+    if not all(parts):
+        raise CryoctlError(f"malformed override {item!r}: empty key part in {key!r}", field="--set")
+    return parts
 
 
 def apply_overrides(doc: Mapping[str, Any], overrides: Iterable[str] | Mapping[str, Any] | None) -> dict[str, Any]:
@@ -137,17 +180,26 @@ def apply_overrides(doc: Mapping[str, Any], overrides: Iterable[str] | Mapping[s
     out = copy.deepcopy(dict(doc))
     if not overrides:
         return out
-    items = (
-        [(k.split("."), v) for k, v in overrides.items()]
-        if isinstance(overrides, Mapping)
-        else [parse_override(s) for s in overrides]
-    )
+    if isinstance(overrides, str):  # a lone "dac.bits=6" would otherwise be iterated character by character
+        overrides = [overrides]
+    if isinstance(overrides, Mapping):
+        items = [(_key_parts(k, f"{k}={v!r}"), v) for k, v in overrides.items()]
+    elif isinstance(overrides, Iterable):
+        items = [parse_override(s) for s in overrides]
+    else:
+        raise CryoctlError(
+            f"expected a list of 'key.path=value' strings or a mapping, got {type(overrides).__name__}", field="--set"
+        )
     for parts, value in items:
         node = out
         for i, p in enumerate(parts[:-1]):
             nxt = node.setdefault(p, {})
             if not isinstance(nxt, dict):
-                raise CryoctlError(f"{'.'.join(parts[: i + 1])} is not a section", field="--set")
+                where = ".".join(parts[: i + 1])
+                raise CryoctlError(
+                    f"cannot set {'.'.join(parts)}: {where} is a value ({reprlib.repr(nxt)}), not a section",
+                    field=f"--set {where}",
+                )
             node = nxt
         node[parts[-1]] = value
     return out
@@ -155,23 +207,41 @@ def apply_overrides(doc: Mapping[str, Any], overrides: Iterable[str] | Mapping[s
 
 def validate_profile(doc: Mapping[str, Any], source: str = "<profile>") -> HardwareProfile:
     """Validate a raw document into a :class:`HardwareProfile`; errors name ``source: field.path``."""
+    if not isinstance(doc, Mapping):
+        raise CryoctlError(
+            f"expected a mapping (sections dac, pulse, qubits, readout, cost), got {type(doc).__name__}",
+            field=f"{source}: (top level)",
+        )
     try:
         return HardwareProfile.model_validate(dict(doc))
     except ValidationError as exc:
+        errors = exc.errors()
         lines = []
-        for err in exc.errors():
-            loc = ".".join(str(x) for x in err["loc"]) or "(top level)"
-            msg = err["msg"]
+        for err in errors:
+            loc = _loc(err["loc"])
+            msg = err["msg"].removeprefix("Value error, ")
             if err["type"] == "extra_forbidden":
                 msg = "unknown key (not part of the profile schema)"
             elif err["type"] == "missing":
                 msg = "required field is missing"
-            lines.append(f"{loc}: {msg}" + (f" (got {err['input']!r})" if err["type"] != "missing" and not isinstance(err.get("input"), dict) else ""))
-        first = exc.errors()[0]["loc"]
-        raise CryoctlError(
-            "invalid profile:\n  " + "\n  ".join(lines),
-            field=f"{source}: {'.'.join(str(x) for x in first)}",
-        ) from None
+            got = err["type"] not in ("missing", "extra_forbidden") and not isinstance(err.get("input"), Mapping)
+            lines.append(f"{loc}: {msg}" + (f" (got {_short(err.get('input'))})" if got else ""))
+        raise CryoctlError("invalid profile:\n  " + "\n  ".join(lines), field=f"{source}: {_loc(errors[0]['loc'])}") from None
+    except RecursionError:
+        raise CryoctlError("profile nests too deeply (self-referencing YAML alias?)", field=source) from None
+
+
+def _loc(loc: tuple[Any, ...]) -> str:
+    return ".".join(str(x) for x in loc) or "(top level)"
+
+
+_REPR = reprlib.Repr()
+_REPR.maxstring, _REPR.maxother, _REPR.maxlist, _REPR.maxdict = 60, 60, 6, 4
+
+
+def _short(value: Any) -> str:
+    """Bounded repr: error messages must stay readable for 65536-entry INL tables and alias bombs."""
+    return _REPR.repr(value)
 
 
 def load_profile(

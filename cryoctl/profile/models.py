@@ -6,15 +6,50 @@ Units live in the key names (DESIGN.md): ns, GHz, V, us, K. A profile is frozen 
 
 from __future__ import annotations
 
-from typing import Literal
+import types
+import typing
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, ValidationInfo, field_validator, model_validator
+
+
+def _numeric(annotation: Any) -> bool:
+    """True if a field annotation accepts numbers but no strings or booleans (int, float, Optional[...],
+    Annotated[...], tuple[float, ...])."""
+    if annotation in (int, float):
+        return True
+    origin = typing.get_origin(annotation)
+    if origin is typing.Annotated:
+        return _numeric(typing.get_args(annotation)[0])
+    if origin in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(annotation) if a is not type(None)]
+        return bool(args) and all(_numeric(a) for a in args)
+    if origin is tuple:
+        return all(_numeric(a) for a in typing.get_args(annotation) if a is not Ellipsis)
+    return False
 
 
 class _Spec(BaseModel):
     # Unknown keys are errors (a typo must not silently fall back to a default); frozen so that a
-    # profile cannot drift away from its hash.
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=False)
+    # profile cannot drift away from its hash. NaN/inf are refused: no physical parameter is either,
+    # and a NaN would also make two equal profiles hash differently from what they mean.
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=False, allow_inf_nan=False)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _numbers_are_numbers(cls, value: Any, info: ValidationInfo) -> Any:
+        # Lax mode would read `bits: true` as 1 and `bits: "6"` as 6; in a hardware description both
+        # are almost certainly mistakes, so numeric fields take YAML numbers only.
+        field = cls.model_fields.get(info.field_name or "")
+        if field is None or not _numeric(field.annotation):
+            return value
+        items = value if isinstance(value, (list, tuple)) and typing.get_origin(field.annotation) is not None else [value]
+        for v in items:
+            if isinstance(v, bool):
+                raise ValueError(f"expected a number, got the boolean {v!r}")
+            if isinstance(v, (str, bytes)):
+                raise ValueError(f"expected a number, got the string {v!r}")
+        return value
 
 
 class ReconstructionFilter(_Spec):
@@ -167,3 +202,27 @@ class HardwareProfile(_Spec):
     qubits: QubitSpec = QubitSpec()
     readout: ReadoutSpec = ReadoutSpec()
     cost: CostSpec = CostSpec()
+
+
+def profile_json_schema() -> dict[str, Any]:
+    """JSON Schema (draft 2020-12) of a profile *file*, for editors and external validators.
+
+    It is :meth:`HardwareProfile.model_json_schema` plus the two keys that only exist in YAML files and
+    are resolved by the loader: top-level ``extends`` (parent file) and ``dac.inl_table_csv`` (INL
+    table file). Base files (``_*.yaml``) are partial documents and are not expected to validate alone.
+    """
+    schema = HardwareProfile.model_json_schema(mode="validation")
+    schema = {"$schema": "https://json-schema.org/draft/2020-12/schema", **schema}
+    schema["properties"]["extends"] = {
+        "type": "string",
+        "title": "Extends",
+        "description": "Parent profile file (relative to this file, or a shipped profile name); "
+        "this document is deep-merged over it.",
+    }
+    schema["$defs"]["DacSpec"]["properties"]["inl_table_csv"] = {
+        "type": "string",
+        "title": "Inl Table Csv",
+        "description": "CSV file (relative to the YAML file) with one INL value in LSB per code, lowest "
+        "code first; read into inl_table_lsb by the loader.",
+    }
+    return schema
