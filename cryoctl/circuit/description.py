@@ -1,0 +1,61 @@
+"""Circuit description: a flat, immutable list of rotations and CZ entanglers on n qubits.
+
+A rotation takes its angle either from the data (``source="x"``, column ``index`` of the input
+batch) or from the trainable parameters (``source="p"``, entry ``index`` of a parameter set).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from cryoctl.errors import CryoctlError
+
+
+@dataclass(frozen=True)
+class Rot:
+    axis: str  # "x" | "y" | "z"
+    qubit: int
+    source: str  # "x" (data) | "p" (parameter)
+    index: int
+
+
+@dataclass(frozen=True)
+class CZ:
+    a: int
+    b: int
+
+
+@dataclass(frozen=True)
+class Circuit:
+    n_qubits: int
+    gates: tuple
+
+    def __post_init__(self):
+        for g in self.gates:
+            qs = (g.qubit,) if isinstance(g, Rot) else (g.a, g.b)
+            if any(not 0 <= q < self.n_qubits for q in qs):
+                raise CryoctlError(f"gate {g} acts outside {self.n_qubits} qubits", field="circuit")
+            if isinstance(g, Rot) and (g.axis not in ("x", "y", "z") or g.source not in ("x", "p")):
+                raise CryoctlError(f"bad rotation {g}", field="circuit")
+
+    @property
+    def n_params(self) -> int:
+        idx = [g.index for g in self.gates if isinstance(g, Rot) and g.source == "p"]
+        return max(idx) + 1 if idx else 0
+
+    @property
+    def n_inputs(self) -> int:
+        idx = [g.index for g in self.gates if isinstance(g, Rot) and g.source == "x"]
+        return max(idx) + 1 if idx else 0
+
+    def param_gates(self) -> list[Rot]:
+        return [g for g in self.gates if isinstance(g, Rot) and g.source == "p"]
+
+
+def ring(n_qubits: int) -> list[CZ]:
+    """CZ ring (0,1), (1,2), ..., (n-1,0); a single pair for n = 2, nothing for n = 1."""
+    if n_qubits < 2:
+        return []
+    if n_qubits == 2:
+        return [CZ(0, 1)]
+    return [CZ(q, (q + 1) % n_qubits) for q in range(n_qubits)]

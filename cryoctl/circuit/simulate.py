@@ -1,0 +1,196 @@
+"""Batched execution of a :class:`~cryoctl.circuit.description.Circuit` on d-level registers.
+
+State layout. Two leading batch axes: parameter sets P and data samples B, so a parameter-shift
+gradient (2 n_params + 1 parameter sets) over a mini-batch is ONE call. A pure state has shape
+(P, B, d, ..., d) (n register axes, qubit 0 first); a density matrix (P, B, d^n, d^n).
+
+Statevector. A single-qubit operation U on qubit q acts on the view (P, B, d^q, d, d^(n-q-1)) as the
+batched matmul psi' = U @ psi over the d axis (numpy broadcasting: U is (P, 1, d, d) for a parameter
+gate and (1, B, d, d) for a data gate). Consecutive single-qubit gates on the same qubit are fused
+first (products of (P, B, d, d) matrices are cheap), a block of CZs is one precomputed +-1 diagonal,
+and the first rotation block on |0...0> is built directly as the product state
+psi = (x)_q U_q[:, 0]. For population readout, a trailing diagonal block (CZ ring before
+measurement) is skipped: |psi_k|^2 is invariant under diagonal phases.
+
+Density matrix (channels, or CZ error). A superoperator S (row-major vec, S[(i,j),(k,l)]) acts on
+qubit q as rho'[.., i, .., j, ..] = sum_kl S[i,j,k,l] rho[.., k, .., l, ..] with the ket and bra axes of q.
+Each CZ is followed, when ``cz_error = p > 0``, by two-qubit depolarizing on the pair (a, b):
+
+    rho -> (1 - p) rho + p * Tr_ab(rho) (x) (Pi_a / 2) (x) (Pi_b / 2),
+
+Pi = |0><0| + |1><1| the computational projector (the pair is replaced by the maximally mixed qubit
+state; population the pair had in leakage levels is moved into the computational subspace).
+"""
+
+from __future__ import annotations
+
+import string
+
+import numpy as np
+
+from cryoctl.circuit.description import CZ, Circuit, Rot
+from cryoctl.circuit.ops import cz_diagonal, unitary_to_superop
+from cryoctl.errors import CryoctlError
+
+
+def _prepare(circuit: Circuit, x, params):
+    """x -> (B, n_inputs) float, params -> (P, n_params) float (None allowed when unused)."""
+    x = np.zeros((1, 0)) if x is None else np.asarray(x, dtype=float)
+    if x.ndim == 1:
+        x = x[None, :]
+    params = np.zeros((1, 0)) if params is None else np.asarray(params, dtype=float)
+    if params.ndim == 1:
+        params = params[None, :]
+    if x.shape[1] < circuit.n_inputs:
+        raise CryoctlError(f"expected at least {circuit.n_inputs} input features, got {x.shape[1]}", field="x")
+    if params.shape[1] < circuit.n_params:
+        raise CryoctlError(f"expected {circuit.n_params} parameters, got {params.shape[1]}", field="params")
+    return x, params
+
+
+def _gate_op(g: Rot, provider, x, params) -> np.ndarray:
+    """Operation of one rotation, shaped to broadcast over (P, B): (P,1,..) or (1,B,..)."""
+    if g.source == "p":
+        return provider.ops(g.axis, g.qubit, params[:, g.index])[:, None]
+    return provider.ops(g.axis, g.qubit, x[:, g.index])[None, :]
+
+
+def _blocks(circuit: Circuit):
+    """Split the gate list into alternating blocks: ("rot", [Rot...]) and ("cz", [(a, b)...])."""
+    blocks: list[tuple[str, list]] = []
+    for g in circuit.gates:
+        kind = "rot" if isinstance(g, Rot) else "cz"
+        item = g if kind == "rot" else (g.a, g.b)
+        if blocks and blocks[-1][0] == kind:
+            blocks[-1][1].append(item)
+        else:
+            blocks.append((kind, [item]))
+    return blocks
+
+
+def _fuse(block: list[Rot], provider, x, params, n: int, superop: bool) -> dict[int, np.ndarray]:
+    fused: dict[int, np.ndarray] = {}
+    for g in block:
+        op = _gate_op(g, provider, x, params)
+        if superop and op.shape[-1] == provider.levels:
+            op = unitary_to_superop(op)
+        fused[g.qubit] = op if g.qubit not in fused else op @ fused[g.qubit]
+    return fused
+
+
+def apply_1q(psi: np.ndarray, u: np.ndarray, qubit: int, n: int, d: int) -> np.ndarray:
+    """psi (P, B, d^n) flat-register view; u (P|1, B|1, d, d) -> new psi (P, B, d^n)."""
+    P, B = psi.shape[:2]
+    view = psi.reshape(P, B, d**qubit, d, d ** (n - qubit - 1))
+    return (u[:, :, None] @ view).reshape(P, B, d**n)
+
+
+def statevector(circuit: Circuit, provider, x=None, params=None, *, for_populations: bool = False) -> np.ndarray:
+    """Final pure states (P, B, d, ..., d) for unitary providers."""
+    if provider.kind != "unitary":
+        raise CryoctlError("statevector execution needs unitary gates; use density-matrix mode", field="mode")
+    x, params = _prepare(circuit, x, params)
+    n, d = circuit.n_qubits, provider.levels
+    P, B = params.shape[0], x.shape[0]
+    blocks = _blocks(circuit)
+    if for_populations:
+        while blocks and blocks[-1][0] == "cz":
+            blocks.pop()
+    psi = None
+    for kind, items in blocks:
+        if kind == "rot":
+            fused = _fuse(items, provider, x, params, n, superop=False)
+            if psi is None:  # product state from |0...0>: column 0 of each fused op
+                cols = [np.broadcast_to(fused[q][..., :, 0], (P, B, d)) if q in fused
+                        else np.broadcast_to(np.eye(d)[:, 0], (P, B, d)) for q in range(n)]
+                psi = cols[0]
+                for c in cols[1:]:
+                    psi = (psi[..., :, None] * c[..., None, :]).reshape(P, B, -1)
+                psi = np.array(psi, dtype=np.complex128).reshape(P, B, d**n)
+            else:
+                for q, u in fused.items():
+                    psi = apply_1q(psi, u, q, n, d)
+        else:
+            if psi is None:
+                psi = np.zeros((P, B, d**n), dtype=np.complex128)
+                psi[:, :, 0] = 1.0
+            psi = psi * cz_diagonal(items, n, d).reshape(-1)
+    if psi is None:
+        psi = np.zeros((P, B, d**n), dtype=np.complex128)
+        psi[:, :, 0] = 1.0
+    return psi.reshape((P, B) + (d,) * n)
+
+
+def _letters(k: int) -> str:
+    return string.ascii_letters[:k]
+
+
+def apply_superop(rho: np.ndarray, s: np.ndarray, qubit: int, n: int, d: int) -> np.ndarray:
+    """rho (P, B, d^n, d^n); s (P|1, B|1, d^2, d^2) row-major superoperator on ``qubit``."""
+    P, B = rho.shape[:2]
+    L, R = d**qubit, d ** (n - qubit - 1)
+    view = rho.reshape(P, B, L, d, R * L, d, R)
+    s4 = s.reshape(s.shape[:2] + (d, d, d, d))
+    out = np.einsum("...ijkl,...AkClE->...AiCjE", s4, view, optimize=False)
+    return out.reshape(P, B, d**n, d**n)
+
+
+def depolarize_pair(rho: np.ndarray, a: int, b: int, p: float, n: int, d: int) -> np.ndarray:
+    """(1 - p) rho + p Tr_ab(rho) (x) Pi_a/2 (x) Pi_b/2 on the computational subspace of (a, b)."""
+    if p == 0.0:
+        return rho
+    P, B = rho.shape[:2]
+    r = rho.reshape((P, B) + (d,) * (2 * n))
+    ket, bra = list(_letters(n)), list(_letters(2 * n)[n:])
+    bra_t = list(bra)
+    bra_t[a], bra_t[b] = ket[a], ket[b]  # trace: bra index = ket index
+    keep = [c for i, c in enumerate(ket) if i not in (a, b)] + [c for i, c in enumerate(bra) if i not in (a, b)]
+    reduced = np.einsum("..." + "".join(ket) + "".join(bra_t) + "->..." + "".join(keep), r)
+    half_pi = np.diag((np.arange(d) < 2) / 2.0)
+    mixed = np.einsum(
+        "..." + "".join(keep) + "," + ket[a] + bra[a] + "," + ket[b] + bra[b] + "->..." + "".join(ket) + "".join(bra),
+        reduced, half_pi, half_pi,
+    )
+    return ((1 - p) * r + p * mixed).reshape(rho.shape)
+
+
+def density_matrix(circuit: Circuit, provider, x=None, params=None, *, cz_error: float = 0.0) -> np.ndarray:
+    """Final density matrices (P, B, d^n, d^n) for unitary or channel providers."""
+    x, params = _prepare(circuit, x, params)
+    n, d = circuit.n_qubits, provider.levels
+    P, B = params.shape[0], x.shape[0]
+    D = d**n
+    rho = np.zeros((P, B, D, D), dtype=np.complex128)
+    rho[:, :, 0, 0] = 1.0
+    for kind, items in _blocks(circuit):
+        if kind == "rot":
+            for q, s in _fuse(items, provider, x, params, n, superop=True).items():
+                rho = apply_superop(rho, s, q, n, d)
+        else:
+            for a, b in items:
+                diag = cz_diagonal([(a, b)], n, d).reshape(-1)
+                rho = rho * diag[:, None] * diag[None, :]
+                rho = depolarize_pair(rho, a, b, cz_error, n, d)
+    return rho
+
+
+def populations(circuit: Circuit, provider, x=None, params=None, *, mode: str = "auto",
+                cz_error: float = 0.0) -> np.ndarray:
+    """Level populations (P, B, d, ..., d), real.
+
+    ``mode``: ``statevector`` | ``density`` | ``auto`` (density matrix when the provider gives channels
+    or cz_error > 0, statevector otherwise).
+    """
+    if mode not in ("auto", "statevector", "density"):
+        raise CryoctlError(f"unknown mode {mode!r}; expected auto, statevector or density", field="mode")
+    if mode == "auto":
+        mode = "density" if (provider.kind == "channel" or cz_error > 0) else "statevector"
+    n, d = circuit.n_qubits, provider.levels
+    if mode == "statevector":
+        if cz_error > 0:
+            raise CryoctlError("a CZ error needs density-matrix mode", field="mode")
+        psi = statevector(circuit, provider, x, params, for_populations=True)
+        return psi.real**2 + psi.imag**2
+    rho = density_matrix(circuit, provider, x, params, cz_error=cz_error)
+    pops = np.diagonal(rho, axis1=-2, axis2=-1).real
+    return pops.reshape(pops.shape[:2] + (d,) * n)
