@@ -1,0 +1,98 @@
+"""Dynamic DAC errors at the sample level, zero-order hold and reconstruction filter.
+
+White output noise. A noise density n_v (V/sqrt(Hz)) integrated over the first Nyquist band
+[0, f_s/2] gives a per-sample standard deviation
+
+    sigma_v = n_v * sqrt(f_s / 2).
+
+The Nyquist band is the one a sampled output carries without aliasing; the image bands the
+zero-order hold produces above f_s/2 are the reconstruction filter's job, so they are not counted.
+
+Clock jitter. Sample k's edge (the step from V_{k-1} to V_k) arrives at k T_s + d_k instead of
+k T_s, with d_k ~ N(0, jitter_rms^2) independent per sample (and per shot: leading axes). Over the
+hold interval the wrong value is held for d_k, so the sample's average output is off by
+
+    eps_k = -(V_k - V_{k-1}) d_k / T_s = -slope_k * d_k,
+
+amplitude error = slope x jitter. Before the first sample the DAC is taken to hold V_0 (no edge,
+eps_0 = 0); the same convention sets the reconstruction filter's initial state.
+
+Zero-order hold. Each sample is held for T_s; on a grid of ``oversampling`` sub-samples per sample
+it is the sample repeated. The optional reconstruction filter is the analog Bessel/Butterworth
+low-pass (``cutoff_ghz`` = -3 dB frequency, Bessel normalised with norm="mag") mapped to the
+oversampled grid f_s * oversampling by the bilinear transform with the cutoff pre-warped. The
+bilinear map sends s = 0 to z = 1, so the DC gain stays exactly 1. The filter starts in its steady
+state for the first sample (the DAC held V_0 before), so a constant input passes unchanged.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from scipy import signal
+
+from cryoctl.errors import CryoctlError
+from cryoctl.profile.models import DacSpec
+
+
+def noise_sigma_v(spec: DacSpec) -> float:
+    """Per-sample rms of the white output noise: noise_v_per_sqrt_hz * sqrt(f_s / 2), f_s in Hz."""
+    return spec.noise_v_per_sqrt_hz * math.sqrt(spec.sample_rate_gsps * 1e9 / 2.0)
+
+
+def _as_waveform(volts: np.ndarray, field: str = "volts") -> np.ndarray:
+    v = np.asarray(volts, dtype=float)
+    if v.ndim == 0 or v.shape[-1] == 0:
+        raise CryoctlError(f"expected an array of samples with shape (..., K), K >= 1; got shape {v.shape}", field=field)
+    return v
+
+
+def perturb(spec: DacSpec, volts: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """volts (..., K) + white noise + jitter error (see module docstring); same shape.
+
+    Draw order (fixed, for bit-identical replays): noise (if n_v > 0), then jitter (if > 0).
+    """
+    if not isinstance(rng, np.random.Generator):
+        raise CryoctlError(f"expected a numpy.random.Generator, got {type(rng).__name__}", field="rng")
+    v = _as_waveform(volts)
+    out = v.copy()
+    sigma = noise_sigma_v(spec)
+    if sigma > 0.0:
+        out += sigma * rng.standard_normal(v.shape)
+    if spec.jitter_rms_ps > 0.0:
+        step = np.diff(v, axis=-1, prepend=v[..., :1])  # V_k - V_{k-1}, V_{-1} := V_0
+        d_ns = (spec.jitter_rms_ps * 1e-3) * rng.standard_normal(v.shape)
+        out -= (step / spec.dt_ns) * d_ns
+    return out
+
+
+def reconstruction_sos(spec: DacSpec) -> np.ndarray | None:
+    """Second-order sections of the reconstruction filter on the oversampled grid (None if absent)."""
+    f = spec.reconstruction_filter
+    if f is None:
+        return None
+    fs = spec.sample_rate_gsps * spec.oversampling
+    if not f.cutoff_ghz < fs / 2:
+        raise CryoctlError(
+            f"cutoff {f.cutoff_ghz} GHz must be below the Nyquist frequency of the oversampled grid, "
+            f"sample_rate_gsps * oversampling / 2 = {fs / 2:g} GHz (raise dac.oversampling)",
+            field="dac.reconstruction_filter.cutoff_ghz",
+        )
+    if f.kind == "bessel":
+        return signal.bessel(f.order, f.cutoff_ghz, btype="low", output="sos", fs=fs, norm="mag")
+    return signal.butter(f.order, f.cutoff_ghz, btype="low", output="sos", fs=fs)
+
+
+def hold(spec: DacSpec, volts: np.ndarray) -> np.ndarray:
+    """Zero-order hold (..., K) -> (..., K * oversampling), then the reconstruction filter if any."""
+    v = _as_waveform(volts)
+    out = np.repeat(v, spec.oversampling, axis=-1)
+    sos = reconstruction_sos(spec)
+    if sos is None:
+        return out
+    x0 = out[..., 0]
+    zi_unit = signal.sosfilt_zi(sos)  # steady state for a unit-step input, (n_sections, 2)
+    zi = zi_unit.reshape(zi_unit.shape[0], *(1,) * x0.ndim, 2) * x0[None, ..., None]
+    y, _ = signal.sosfilt(sos, out, axis=-1, zi=zi)
+    return y
