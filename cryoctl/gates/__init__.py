@@ -1,5 +1,26 @@
 """Gates layer: realized-gate tables per profile, their metrics and on-disk cache."""
 
+from cryoctl.gates.build import build_gate_table, load_or_build, load_table, save_table
+from cryoctl.gates.cache import CODE_VERSION, default_cache_dir
+from cryoctl.gates.calibration import Calibration, calibrate, drag_scan, rabi_scan
+from cryoctl.gates.metrics import (
+    angle_error,
+    average_gate_fidelity,
+    code_metrics,
+    leakage,
+    pauli_transfer,
+    qubit_superop,
+    realized_angle,
+    rotation,
+    table_metrics,
+)
+from cryoctl.gates.realize import get_engine, realize, table_kind, unitary_superop
 from cryoctl.gates.table import AXES, GateTable, quantize_phase, virtual_z, wrap_angle
 
-__all__ = ["AXES", "GateTable", "quantize_phase", "virtual_z", "wrap_angle"]
+__all__ = [
+    "AXES", "CODE_VERSION", "Calibration", "GateTable", "angle_error", "average_gate_fidelity",
+    "build_gate_table", "calibrate", "code_metrics", "default_cache_dir", "drag_scan", "get_engine",
+    "leakage", "load_or_build", "load_table", "pauli_transfer", "qubit_superop", "quantize_phase",
+    "rabi_scan", "realize", "realized_angle", "rotation", "save_table", "table_kind", "table_metrics",
+    "unitary_superop", "virtual_z", "wrap_angle",
+]

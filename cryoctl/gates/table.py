@@ -13,7 +13,12 @@ Conventions
   ``kind == "channel"``: shape (n_qubits, 2^N, d^2, d^2), a superoperator in numpy's row-major
   vectorisation: vec(rho) = rho.reshape(-1), S = kron(U, U.conj()) for a unitary U, and
   rho' = (S @ vec(rho)).reshape(d, d).
-- RZ is virtual (a frame update): :func:`virtual_z` with ``phase_bits`` of resolution.
+- RZ is virtual (a frame update): :func:`virtual_z` with ``phase_bits`` of resolution (implemented in
+  :mod:`cryoctl.pulse.frame`, re-exported here).
+- Calibration is per DAC channel: ``pi_codes[q, a]`` is the calibrated pi code of qubit q, axis
+  AXES[a] (x on the I DAC, y on the Q DAC, each with its own mismatch); ``angle_per_code`` is
+  pi / median(pi_codes), the one number a controller with a shared calibration would use, and
+  :meth:`GateTable.angle_per_code_of` gives the per-channel value.
 """
 
 from __future__ import annotations
@@ -24,34 +29,11 @@ from typing import Literal
 import numpy as np
 
 from cryoctl.errors import CryoctlError
+from cryoctl.pulse.frame import quantize_phase, virtual_z, wrap_angle  # noqa: F401  (re-exported)
 
 AXES = ("x", "y")
 
-
-def wrap_angle(theta: np.ndarray) -> np.ndarray:
-    """Map angles into [-pi, pi): R(theta + 2 pi) = -R(theta), a global phase on the qubit block."""
-    return (np.asarray(theta, dtype=float) + np.pi) % (2 * np.pi) - np.pi
-
-
-def quantize_phase(phi: np.ndarray, phase_bits: int) -> np.ndarray:
-    """Round a frame phase to the 2^phase_bits grid over 2 pi."""
-    step = 2 * np.pi / 2**phase_bits
-    return np.round(np.asarray(phi, dtype=float) / step) * step
-
-
-def virtual_z(phi: np.ndarray, levels: int, phase_bits: int | None = None) -> np.ndarray:
-    """RZ(phi) on d levels as a frame update: diag(exp(-i phi (k - 1/2))), k = 0..d-1.
-
-    On the qubit block this is exp(-i phi Z / 2); level k picks up k times the frame phase, as a
-    drive-phase shift does for the k-photon transition. Shape (..., d) diagonal is returned as
-    full matrices (..., d, d).
-    """
-    phi = np.asarray(phi, dtype=float)
-    if phase_bits is not None:
-        phi = quantize_phase(phi, phase_bits)
-    k = np.arange(levels) - 0.5
-    diag = np.exp(-1j * phi[..., None] * k)
-    return diag[..., :, None] * np.eye(levels)
+__all__ = ["AXES", "GateTable", "quantize_phase", "virtual_z", "wrap_angle"]
 
 
 @dataclass(frozen=True)
@@ -67,6 +49,9 @@ class GateTable:
     kind: Literal["unitary", "channel"]
     ops: dict[str, np.ndarray]
     meta: dict = field(default_factory=dict)
+    # (n_qubits, len(AXES)) calibrated pi-amplitude codes and DRAG coefficients (None: not calibrated)
+    pi_codes: np.ndarray | None = None
+    drag_beta: np.ndarray | None = None
 
     @property
     def code_min(self) -> int:
@@ -84,10 +69,30 @@ class GateTable:
     def nominal_angle(self) -> np.ndarray:
         return self.codes * self.angle_per_code
 
-    def angle_to_code(self, theta: np.ndarray) -> np.ndarray:
-        """Nearest code for a requested angle (wrapped into [-pi, pi), clipped to the code range)."""
-        c = np.round(wrap_angle(theta) / self.angle_per_code).astype(np.int64)
+    def angle_per_code_of(self, axis: str, qubit: int) -> float:
+        """Per-channel angle step pi / pi_codes[qubit, axis] (the shared one if not calibrated per channel)."""
+        if self.pi_codes is None:
+            return float(self.angle_per_code)
+        if axis not in AXES:
+            raise CryoctlError(f"unknown axis {axis!r}; expected one of {list(AXES)}", field="axis")
+        return float(np.pi / self.pi_codes[qubit, AXES.index(axis)])
+
+    def nominal_angle_of(self, axis: str, qubit: int) -> np.ndarray:
+        """Angles the per-channel calibration assigns to every code."""
+        return self.codes * self.angle_per_code_of(axis, qubit)
+
+    def angle_to_code(self, theta: np.ndarray, axis: str | None = None, qubit: int | None = None) -> np.ndarray:
+        """Nearest code for a requested angle (wrapped into [-pi, pi), clipped to the code range).
+
+        With ``axis`` and ``qubit`` the per-channel calibration is used, else ``angle_per_code``.
+        """
+        step = self.angle_per_code if axis is None or qubit is None else self.angle_per_code_of(axis, qubit)
+        c = np.round(wrap_angle(theta) / step).astype(np.int64)
         return np.clip(c, self.code_min, self.code_max)
+
+    def rz(self, phi: np.ndarray) -> np.ndarray:
+        """Virtual RZ(phi) on this table's levels with its phase resolution, (..., d, d)."""
+        return virtual_z(phi, self.levels, self.phase_bits)
 
     def check_codes(self, codes: np.ndarray) -> np.ndarray:
         codes = np.asarray(codes)

@@ -1,0 +1,138 @@
+"""Realized operations: amplitude codes -> pulse through the emulated DAC -> propagator or channel.
+
+For a batch of amplitude codes on one qubit and axis, the drive chain (:class:`cryoctl.pulse.Drive`)
+produces the Rabi rates on the simulation grid and a physics engine turns them into
+
+- unitaries U (..., d, d) when the gate is deterministic: no DAC noise/jitter and no T1/T2;
+- otherwise the noise-averaged channel (Monte Carlo over n DAC noise draws, each a full pulse)
+
+      S = (1/n) sum_r S_r,      S_r = kron(U_r, U_r^*)   (closed system)
+                                 S_r = engine.channel(...) (T1/T2, exact ZOH Lindblad)
+
+  as row-major superoperators (..., d^2, d^2): vec(rho) = rho.reshape(-1).
+
+Batches are processed in chunks of codes whose size depends only on the problem shape (never on
+the machine), so the random draws, and hence the results, are bit-identical for the same inputs.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from cryoctl.errors import CryoctlError
+from cryoctl.profile.models import HardwareProfile
+from cryoctl.pulse import Drive
+
+ENGINES = ("fast", "qutip", "dynamics")
+# sample-matrices (d x d) per propagate call; bounds memory at ~ 2^20 * d^2 * 16 B
+_SAMPLES_PER_CALL = 1 << 20
+
+
+class _FastEngine:
+    """Fallback used while ``cryoctl.physics.engines`` is not available: the fast ZOH propagator."""
+
+    name = "fast"
+
+    def propagate(self, omega_i, omega_q, dt_ns, levels, anharmonicity_ghz, detuning_ghz=0.0):
+        from cryoctl.physics import propagate
+
+        return propagate(omega_i, omega_q, dt_ns, levels, anharmonicity_ghz, detuning_ghz)
+
+    def channel(self, omega_i, omega_q, dt_ns, levels, anharmonicity_ghz, detuning_ghz, t1_us, t2_us):
+        from cryoctl.physics.lindblad import channel_fast
+
+        return channel_fast(omega_i, omega_q, dt_ns, levels, anharmonicity_ghz, detuning_ghz, t1_us, t2_us)
+
+
+def get_engine(name: str) -> Any:
+    """The physics engine ``name`` (fast | qutip | dynamics) via ``cryoctl.physics.engines``."""
+    if name not in ENGINES:
+        raise CryoctlError(f"unknown engine {name!r}; expected one of {list(ENGINES)}", field="engine")
+    try:
+        from cryoctl.physics.engines import get_engine as physics_get_engine
+    except ImportError:
+        physics_get_engine = None
+    if physics_get_engine is not None:
+        return physics_get_engine(name)
+    if name == "fast":
+        return _FastEngine()
+    raise CryoctlError(f"engine {name!r} is not available in this installation", field="engine")
+
+
+def has_decoherence(profile: HardwareProfile) -> bool:
+    return profile.qubits.t1_us is not None or profile.qubits.t2_us is not None
+
+
+def table_kind(profile: HardwareProfile) -> str:
+    """"unitary" for a deterministic closed-system gate, else "channel"."""
+    spec = profile.dac
+    dynamic = spec.noise_v_per_sqrt_hz > 0.0 or spec.jitter_rms_ps > 0.0
+    return "channel" if dynamic or has_decoherence(profile) else "unitary"
+
+
+def unitary_superop(u: np.ndarray) -> np.ndarray:
+    """Row-major superoperator of a unitary: S[(i d + j), (k d + l)] = U[i, k] U[j, l]^*."""
+    d = u.shape[-1]
+    s = np.einsum("...ik,...jl->...ijkl", u, np.conj(u))
+    return s.reshape(*u.shape[:-2], d * d, d * d)
+
+
+def _chunk(n_draws: int, n_sim_samples: int) -> int:
+    return max(1, _SAMPLES_PER_CALL // (n_draws * n_sim_samples))
+
+
+def realize(
+    drive: Drive,
+    codes: np.ndarray,
+    axis: str,
+    beta: float = 0.0,
+    *,
+    engine: Any = None,
+    kind: str = "unitary",
+    rng: np.random.Generator | None = None,
+    n_draws: int = 1,
+) -> np.ndarray:
+    """Realized operation for amplitude codes (n,) on ``drive``'s qubit about ``axis``.
+
+    ``kind="unitary"``: the static (noise-free) pulse, closed system -> (n, d, d).
+    ``kind="channel"``: average over ``n_draws`` noise draws from ``rng`` (when the DAC is dynamic)
+    and T1/T2 from the profile -> (n, d^2, d^2).
+    """
+    engine = engine or get_engine("fast")
+    prof = drive.profile
+    qb = prof.qubits
+    codes = np.asarray(codes).reshape(-1)
+    d = qb.levels
+    args = (qb.levels, qb.anharmonicity_ghz, qb.detuning_ghz)
+    k_sim = drive.n_samples * prof.dac.oversampling
+    if kind == "unitary":
+        out = np.empty((codes.size, d, d), dtype=complex)
+        step = _chunk(1, k_sim)
+        for start in range(0, codes.size, step):  # memory-sized chunks, each one batched call
+            sl = slice(start, start + step)
+            w_i, w_q = drive.omegas(codes[sl], axis, beta)
+            out[sl] = engine.propagate(w_i, w_q, drive.dt_sim_ns, *args)
+        return out
+    if kind != "channel":
+        raise CryoctlError(f"unknown kind {kind!r}; expected 'unitary' or 'channel'", field="kind")
+    dynamic = drive.dynamic()
+    if dynamic and rng is None:
+        raise CryoctlError("a noisy DAC needs a numpy.random.Generator for its noise draws", field="rng")
+    draws = n_draws if dynamic else 1
+    if draws < 1:
+        raise CryoctlError(f"expected n_noise_draws >= 1, got {n_draws}", field="n_noise_draws")
+    decoherent = has_decoherence(prof)
+    out = np.empty((codes.size, d * d, d * d), dtype=complex)
+    step = _chunk(draws, k_sim)
+    for start in range(0, codes.size, step):
+        sl = slice(start, start + step)
+        batch = np.broadcast_to(codes[sl], (draws, codes[sl].size))
+        w_i, w_q = drive.omegas(batch, axis, beta, rng if dynamic else None)
+        if decoherent:
+            s = engine.channel(w_i, w_q, drive.dt_sim_ns, *args, qb.t1_us, qb.t2_us)
+        else:
+            s = unitary_superop(engine.propagate(w_i, w_q, drive.dt_sim_ns, *args))
+        out[sl] = s.mean(axis=0)
+    return out

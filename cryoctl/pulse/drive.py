@@ -1,0 +1,153 @@
+"""I/Q drive of one qubit: amplitude codes -> DAC codes per channel -> volts -> Rabi rates (rad/ns).
+
+Channels. Qubit q is driven by two DACs of the chip, I on channel 2q and Q on channel 2q + 1, each
+with its own static mismatch. A rotation about x puts the main envelope on I and the DRAG quadrature
+on Q; a rotation about y is the same pulse with the drive phase advanced by pi/2,
+Omega_I + i Omega_Q -> i (Omega_I + i Omega_Q), i.e.
+
+    x:  (Omega_I, Omega_Q) = A ( g,  q),        y:  (Omega_I, Omega_Q) = A (-q, g),
+
+with g the lifted Gaussian and q = -beta g'/alpha its DRAG quadrature (:mod:`cryoctl.pulse.envelope`).
+So RY is played by the Q DAC: a different channel with a different transfer error than RX.
+
+Amplitude modes (``pulse.amplitude_mode``), for an amplitude code c and an envelope e_k:
+
+- ``scaled``: a stored high-resolution envelope times the static DAC output of the one code,
+  v_k = V(c) e_k;
+- ``sampled``: every sample is itself a DAC code, v_k = V(round(c e_k)), so the shape is quantized
+  and every sample sees the INL. Codes beyond the DAC range saturate at code_min/code_max.
+
+Dynamic errors (noise, jitter; :meth:`cryoctl.dac.Dac.perturb`) act on the sample sequence v_k, then
+the zero-order hold (and reconstruction filter) maps it to the simulation grid dt_sim = dt /
+oversampling (:meth:`cryoctl.dac.Dac.hold`).
+
+Drive gain. Volts become Rabi rates Omega = G v. G (rad/ns per V) is fixed by the line attenuation:
+the ideal continuous pi amplitude, for which the two-level pulse area is pi,
+
+    G * V_pi * dt * sum_k e_k = pi,     V_pi = pi_amplitude_fraction * full_scale_v,
+
+sits at ``pi_amplitude_fraction`` of full scale. Which *code* then makes a pi pulse on the real,
+quantized, multi-level hardware is the job of calibration (:mod:`cryoctl.gates.calibration`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from cryoctl.dac.model import Dac
+from cryoctl.errors import CryoctlError
+from cryoctl.profile.models import HardwareProfile
+from cryoctl.pulse.envelope import drag_quadrature, lifted_gaussian, lifted_gaussian_derivative
+
+AXES = ("x", "y")
+
+
+def drive_gain(profile: HardwareProfile) -> float:
+    """G = pi / (V_pi dt sum_k e_k) in rad/ns per volt (see module docstring)."""
+    p, dac = profile.pulse, profile.dac
+    env = lifted_gaussian(p.duration_ns, p.sigma_ns, dac.dt_ns)
+    v_pi = p.pi_amplitude_fraction * dac.full_scale_v
+    return float(np.pi / (v_pi * dac.dt_ns * env.sum()))
+
+
+def check_axis(axis: str) -> int:
+    if axis not in AXES:
+        raise CryoctlError(f"unknown axis {axis!r}; expected one of {list(AXES)}", field="axis")
+    return AXES.index(axis)
+
+
+@dataclass(frozen=True)
+class Waveform:
+    """One played pulse (batched over leading axes): DAC codes, static volts and Rabi rates per channel.
+
+    ``codes_i``/``codes_q`` are the per-sample DAC codes in ``sampled`` mode and the (broadcast)
+    amplitude code in ``scaled`` mode. ``omega_i``/``omega_q`` are on the simulation grid ``dt_ns``.
+    """
+
+    codes_i: np.ndarray
+    codes_q: np.ndarray
+    volts_i: np.ndarray
+    volts_q: np.ndarray
+    omega_i: np.ndarray
+    omega_q: np.ndarray
+    dt_ns: float
+
+
+class Drive:
+    """The I/Q drive chain of one qubit: envelopes, its two DAC channels and the drive gain."""
+
+    def __init__(self, profile: HardwareProfile, qubit: int = 0):
+        if not 0 <= qubit < profile.qubits.count:
+            raise CryoctlError(f"qubit {qubit} out of range [0, {profile.qubits.count - 1}]", field="qubit")
+        self.profile = profile
+        self.qubit = int(qubit)
+        p, spec = profile.pulse, profile.dac
+        self.dac_i = Dac(spec, 2 * qubit)
+        self.dac_q = Dac(spec, 2 * qubit + 1)
+        self.mode = p.amplitude_mode
+        self.envelope = lifted_gaussian(p.duration_ns, p.sigma_ns, spec.dt_ns)
+        self.derivative = lifted_gaussian_derivative(p.duration_ns, p.sigma_ns, spec.dt_ns)
+        self.gain = drive_gain(profile)
+        self.dt_sim_ns = spec.dt_ns / spec.oversampling
+        self.code_min, self.code_max = spec.code_min, spec.code_max
+
+    @property
+    def n_samples(self) -> int:
+        return self.envelope.size
+
+    def envelopes(self, axis: str, beta: float) -> tuple[np.ndarray, np.ndarray]:
+        """(I, Q) envelopes (K,) for a rotation about ``axis`` with DRAG coefficient ``beta``."""
+        q = drag_quadrature(self.derivative, beta, self.profile.qubits.anharmonicity_ghz)
+        return (self.envelope, q) if check_axis(axis) == 0 else (-q, self.envelope)
+
+    def channel_codes(self, codes: np.ndarray, axis: str, beta: float) -> tuple[np.ndarray, np.ndarray]:
+        """Per-sample DAC codes (..., K) of the I and Q channels (``sampled`` mode: round(c e_k), clipped)."""
+        c = self.dac_i.check_codes(codes)[..., None].astype(float)
+        env_i, env_q = self.envelopes(axis, beta)
+        lo, hi = self.code_min, self.code_max
+        return (
+            np.clip(np.rint(c * env_i), lo, hi).astype(np.int64),
+            np.clip(np.rint(c * env_q), lo, hi).astype(np.int64),
+        )
+
+    def static_volts(self, codes: np.ndarray, axis: str, beta: float) -> tuple[np.ndarray, np.ndarray]:
+        """Static (noise-free) DAC output per sample (..., K) on I and Q for amplitude codes (...)."""
+        if self.mode == "sampled":
+            ci, cq = self.channel_codes(codes, axis, beta)
+            return self.dac_i.static(ci), self.dac_q.static(cq)
+        env_i, env_q = self.envelopes(axis, beta)
+        return self.dac_i.static(codes)[..., None] * env_i, self.dac_q.static(codes)[..., None] * env_q
+
+    def omegas(
+        self, codes: np.ndarray, axis: str, beta: float, rng: np.random.Generator | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Rabi rates (rad/ns) on the simulation grid, (..., K * oversampling) per channel.
+
+        With ``rng`` the dynamic DAC errors are drawn (I channel first, then Q); without, the output
+        is the static transfer.
+        """
+        v_i, v_q = self.static_volts(codes, axis, beta)
+        if rng is not None:
+            v_i = self.dac_i.perturb(v_i, rng)
+            v_q = self.dac_q.perturb(v_q, rng)
+        return self.gain * self.dac_i.hold(v_i), self.gain * self.dac_q.hold(v_q)
+
+    def waveform(
+        self, codes: np.ndarray, axis: str, beta: float = 0.0, rng: np.random.Generator | None = None
+    ) -> Waveform:
+        """Everything about one (batch of) played pulse(s): codes, volts, Rabi rates."""
+        codes = self.dac_i.check_codes(codes)
+        if self.mode == "sampled":
+            ci, cq = self.channel_codes(codes, axis, beta)
+        else:
+            ci = cq = np.broadcast_to(codes[..., None], (*codes.shape, self.n_samples))
+        v_i, v_q = self.static_volts(codes, axis, beta)
+        w_i, w_q = self.omegas(codes, axis, beta, rng)
+        return Waveform(ci, cq, v_i, v_q, w_i, w_q, self.dt_sim_ns)
+
+    def dynamic(self) -> bool:
+        """True when the DAC adds noise or jitter (then the realized gate is random per shot)."""
+        spec = self.profile.dac
+        return spec.noise_v_per_sqrt_hz > 0.0 or spec.jitter_rms_ps > 0.0
