@@ -1,0 +1,163 @@
+"""Channels with T1/T2: closed forms for idles, CPTP checks, and fast vs qutip / qiskit-dynamics."""
+
+import numpy as np
+import pytest
+
+from cryoctl.physics.engines import get_engine
+from cryoctl.physics.lindblad import collapse_operators, column_to_row_superop, dephasing_rate, unitary_superop
+
+ALPHA_GHZ = -0.3
+fast = get_engine("fast")
+
+
+def qubit_block(s, levels):
+    """Restrict a row-major d-level superoperator to rho_ij, i, j in {0, 1}."""
+    idx = np.array([i * levels + j for i in (0, 1) for j in (0, 1)])
+    return s[..., idx[:, None], idx[None, :]]
+
+
+def apply(s, rho):
+    d = rho.shape[-1]
+    return (s @ rho.reshape(-1)).reshape(d, d)
+
+
+def closed_form_idle(t_ns, t1_us, t2_us):
+    """Qubit idle channel (row-major): p1 -> p1 e^{-t/T1}, rho_01 -> rho_01 e^{-t/T2}."""
+    gamma = 1 - np.exp(-t_ns / (t1_us * 1e3))
+    coh = np.exp(-t_ns / (t2_us * 1e3))
+    s = np.zeros((4, 4))
+    s[0, 0], s[0, 3] = 1.0, gamma  # rho_00' = rho_00 + gamma rho_11
+    s[3, 3] = 1 - gamma  # rho_11' = (1 - gamma) rho_11
+    s[1, 1] = s[2, 2] = coh  # rho_01', rho_10'
+    return s
+
+
+@pytest.mark.parametrize("levels", [2, 3])
+@pytest.mark.parametrize("t_ns,t1_us", [(50, 0.3), (200, 0.3), (400, 20.0)])
+def test_t1_idle_matches_amplitude_damping(levels, t_ns, t1_us):
+    """T1 only: populations p1 e^{-t/T1}, coherence e^{-t/(2 T1)} (T2 = 2 T1)."""
+    s = fast.channel(np.zeros(t_ns), None, 1.0, levels, ALPHA_GHZ, t1_us=t1_us)
+    expected = closed_form_idle(t_ns, t1_us, 2 * t1_us)
+    assert np.abs(qubit_block(s, levels) - expected).max() <= 1e-12
+
+
+def test_t1_idle_average_gate_fidelity_closed_form():
+    """Average gate fidelity of the T1 idle vs identity on the qubit block.
+
+    Amplitude damping, gamma = 1 - e^{-t/T1}: Kraus K0 = diag(1, sqrt(1-gamma)), K1 = sqrt(gamma)|0><1|.
+    F_e = sum_k |Tr K_k|^2 / d^2 = (1 + sqrt(1-gamma))^2 / 4 and F_avg = (d F_e + 1)/(d + 1), d = 2:
+
+        F_avg = (4 - gamma + 2 sqrt(1-gamma)) / 6 = (3 + e^{-t/T1} + 2 e^{-t/(2 T1)}) / 6,
+
+    which is 1 at t = 0 (so not (3 + 2 sqrt(1-gamma) - gamma)/6, which would give 5/6). Checked three
+    ways: the closed form, Tr(S)/d^2 of the superoperator (row-major S = sum_k K_k (x) K_k*, so
+    Tr S = sum_k |Tr K_k|^2), and the mean fidelity over the six Pauli eigenstates (a 2-design).
+    """
+    t1_us, levels = 0.25, 3
+    for t_ns in (20, 120, 500):
+        s = qubit_block(fast.channel(np.zeros(t_ns), None, 1.0, levels, ALPHA_GHZ, t1_us=t1_us), levels)
+        gamma = 1 - np.exp(-t_ns / (t1_us * 1e3))
+        closed = (3 + np.exp(-t_ns / (t1_us * 1e3)) + 2 * np.exp(-t_ns / (2 * t1_us * 1e3))) / 6
+        assert closed == pytest.approx((4 - gamma + 2 * np.sqrt(1 - gamma)) / 6, abs=1e-15)
+        f_entangle = np.trace(s).real / 4
+        assert (2 * f_entangle + 1) / 3 == pytest.approx(closed, abs=1e-12)
+        states = [np.array(v, dtype=complex) / np.linalg.norm(v) for v in
+                  ([1, 0], [0, 1], [1, 1], [1, -1], [1, 1j], [1, -1j])]
+        f_design = np.mean([np.vdot(v, apply(s, np.outer(v, v.conj())) @ v).real for v in states])
+        assert f_design == pytest.approx(closed, abs=1e-12)
+    assert closed < 0.9  # the last idle decays visibly: the comparison can fail
+
+
+@pytest.mark.parametrize("t1_us", [None, 0.4])
+def test_t2_dephasing_decays_coherence_at_t2(t1_us):
+    t2_us, t_ns, levels = 0.15, 90, 3
+    s = fast.channel(np.zeros(t_ns), None, 1.0, levels, ALPHA_GHZ, t1_us=t1_us, t2_us=t2_us)
+    block = qubit_block(s, levels)
+    assert abs(block[1, 1]) == pytest.approx(np.exp(-t_ns / (t2_us * 1e3)), abs=1e-12)
+    if t1_us is None:
+        assert block[3, 3].real == pytest.approx(1.0, abs=1e-12)  # pure dephasing keeps populations
+    else:
+        assert np.abs(block - closed_form_idle(t_ns, t1_us, t2_us)).max() <= 1e-12
+        # level 2: rho_22 decays at 2/T1; rho_02 at 2/(2 T1) + 2^2/T_phi (c_phi ~ n gives (k-l)^2)
+        p2 = s[8, 8].real
+        assert p2 == pytest.approx(np.exp(-2 * t_ns / (t1_us * 1e3)), abs=1e-12)
+        rate_02 = 1 / (t1_us * 1e3) + 4 * dephasing_rate(t1_us, t2_us)
+        assert abs(s[2, 2]) == pytest.approx(np.exp(-rate_02 * t_ns), abs=1e-12)
+
+
+def test_collapse_operator_convention():
+    """sqrt(1/T1) a and sqrt(2/T_phi) a'a with 1/T_phi = 1/T2 - 1/(2 T1), rates in 1/ns."""
+    ops = collapse_operators(3, t1_us=2.0, t2_us=3.0)
+    assert len(ops) == 2
+    assert ops[0][0, 1] == pytest.approx(np.sqrt(1 / 2000))
+    assert ops[1][1, 1] ** 2 == pytest.approx(2 * (1 / 3000 - 1 / 4000))
+    assert collapse_operators(3, t1_us=2.0, t2_us=4.0)[1:] == []  # T2 = 2 T1: no pure dephasing
+    assert collapse_operators(3) == []
+
+
+def drag(levels_area=np.pi, beta=0.5, k=40, sigma=10.0):
+    t = np.arange(k) + 0.5
+    g = np.exp(-((t - k / 2) ** 2) / (2 * sigma**2))
+    edge = np.exp(-((k / 2) ** 2) / (2 * sigma**2))
+    env, denv = (g - edge) / (1 - edge), -(t - k / 2) / sigma**2 * g / (1 - edge)
+    scale = levels_area / env.sum()
+    return scale * env, -beta * scale * denv / (2 * np.pi * ALPHA_GHZ)
+
+
+@pytest.mark.parametrize("levels", [2, 3])
+def test_driven_channel_fast_vs_qutip_mesolve(levels):
+    """DRAG pi pulse with T1 = 0.5 us, T2 = 0.4 us (strong, so dissipation is visible in S).
+
+    Tolerance 1e-7: the fast channel is exact up to rounding (~1e-14, see the qiskit-dynamics test);
+    qutip's Verner-9 at atol = rtol = 1e-10 accumulates ~1e-9 over 40 segments (measured 5e-10 to
+    1.3e-9 for d = 2..4), so 1e-7 leaves a 100x margin while the dissipative part is ~1e-1.
+    """
+    wi, wq = drag()
+    kw = dict(t1_us=0.5, t2_us=0.4)
+    s_fast = fast.channel(wi, wq, 1.0, levels, ALPHA_GHZ, 0.001, **kw)
+    s_qutip = get_engine("qutip").channel(wi, wq, 1.0, levels, ALPHA_GHZ, 0.001, **kw)
+    assert np.abs(s_fast - s_qutip).max() <= 1e-7
+    s_closed = fast.channel(wi, wq, 1.0, levels, ALPHA_GHZ, 0.001)
+    assert np.abs(s_fast - s_closed).max() > 1e-2
+
+
+def test_driven_channel_fast_vs_qiskit_dynamics():
+    pytest.importorskip("qiskit_dynamics")
+    wi, wq = drag()
+    kw = dict(t1_us=0.5, t2_us=0.4)
+    s_fast = fast.channel(np.stack([wi, 0.5 * wi]), wq, 1.0, 3, ALPHA_GHZ, -0.002, **kw)
+    s_dyn = get_engine("dynamics").channel(np.stack([wi, 0.5 * wi]), wq, 1.0, 3, ALPHA_GHZ, -0.002, **kw)
+    assert s_fast.shape == (2, 9, 9)
+    assert np.abs(s_fast - s_dyn).max() <= 1e-10
+
+
+@pytest.mark.parametrize("levels", [2, 3, 4])
+def test_channels_are_cptp_and_reduce_to_unitaries(levels):
+    rng = np.random.default_rng(7)
+    wi = 0.3 * rng.standard_normal((3, 25))
+    wq = 0.3 * rng.standard_normal((3, 25))
+    s = fast.channel(wi, wq, 1.0, levels, ALPHA_GHZ, 0.003, t1_us=0.2, t2_us=0.1)
+    d = levels
+    # trace preservation: sum_i S[(i,i), :] = vec(1)
+    diag_rows = s[:, np.arange(d) * (d + 1), :].sum(axis=1)
+    assert np.abs(diag_rows - np.eye(d).reshape(-1)).max() <= 1e-12
+    # complete positivity: the Choi matrix C[(i,k),(j,l)] = S[(i,j),(k,l)] is PSD
+    choi = s.reshape(3, d, d, d, d).transpose(0, 1, 3, 2, 4).reshape(3, d * d, d * d)
+    assert np.abs(choi - np.conj(np.swapaxes(choi, -1, -2))).max() <= 1e-12
+    assert np.linalg.eigvalsh(choi).min() >= -1e-12
+    # without T1/T2 the channel is kron(U, U*)
+    u = fast.propagate(wi, wq, 1.0, levels, ALPHA_GHZ, 0.003)
+    assert np.abs(fast.channel(wi, wq, 1.0, levels, ALPHA_GHZ, 0.003) - unitary_superop(u)).max() <= 1e-14
+    # and with very long T1/T2 it tends to it (the dissipative path is the same model)
+    s_long = fast.channel(wi, wq, 1.0, levels, ALPHA_GHZ, 0.003, t1_us=1e9, t2_us=1e9)
+    assert np.abs(s_long - unitary_superop(u)).max() <= 1e-9
+
+
+def test_column_to_row_superop():
+    rng = np.random.default_rng(8)
+    a = rng.standard_normal((3, 3)) + 1j * rng.standard_normal((3, 3))
+    b = rng.standard_normal((3, 3)) + 1j * rng.standard_normal((3, 3))
+    rho = rng.standard_normal((3, 3))
+    # column stacking: vec_F(A rho B) = kron(B^T, A) vec_F(rho)
+    s_col = np.kron(b.T, a)
+    assert np.allclose(apply(column_to_row_superop(s_col), rho), a @ rho @ b, atol=1e-13)
