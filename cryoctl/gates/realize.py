@@ -30,35 +30,13 @@ ENGINES = ("fast", "qutip", "dynamics")
 _SAMPLES_PER_CALL = 1 << 20
 
 
-class _FastEngine:
-    """Fallback used while ``cryoctl.physics.engines`` is not available: the fast ZOH propagator."""
-
-    name = "fast"
-
-    def propagate(self, omega_i, omega_q, dt_ns, levels, anharmonicity_ghz, detuning_ghz=0.0):
-        from cryoctl.physics import propagate
-
-        return propagate(omega_i, omega_q, dt_ns, levels, anharmonicity_ghz, detuning_ghz)
-
-    def channel(self, omega_i, omega_q, dt_ns, levels, anharmonicity_ghz, detuning_ghz, t1_us, t2_us):
-        from cryoctl.physics.lindblad import channel_fast
-
-        return channel_fast(omega_i, omega_q, dt_ns, levels, anharmonicity_ghz, detuning_ghz, t1_us, t2_us)
-
-
 def get_engine(name: str) -> Any:
-    """The physics engine ``name`` (fast | qutip | dynamics) via ``cryoctl.physics.engines``."""
-    if name not in ENGINES:
+    """The physics engine ``name`` (fast | qutip | dynamics), see :mod:`cryoctl.physics.engines`."""
+    from cryoctl.physics import get_engine as physics_get_engine
+
+    if not isinstance(name, str) or name not in ENGINES:
         raise CryoctlError(f"unknown engine {name!r}; expected one of {list(ENGINES)}", field="engine")
-    try:
-        from cryoctl.physics.engines import get_engine as physics_get_engine
-    except ImportError:
-        physics_get_engine = None
-    if physics_get_engine is not None:
-        return physics_get_engine(name)
-    if name == "fast":
-        return _FastEngine()
-    raise CryoctlError(f"engine {name!r} is not available in this installation", field="engine")
+    return physics_get_engine(name)
 
 
 def has_decoherence(profile: HardwareProfile) -> bool:

@@ -1,0 +1,146 @@
+"""Pulse layer: envelopes, DRAG, I/Q channel routing, scaled vs sampled amplitude, drive gain, virtual Z."""
+
+import numpy as np
+import pytest
+
+from cryoctl.dac import Dac
+from cryoctl.errors import CryoctlError
+from cryoctl.gates.table import virtual_z as table_virtual_z
+from cryoctl.profile import validate_profile
+from cryoctl.pulse import (
+    Drive,
+    angle_per_code,
+    angle_to_code,
+    drag_quadrature,
+    drive_gain,
+    lifted_gaussian,
+    lifted_gaussian_derivative,
+    quantize_phase,
+    sample_times,
+    virtual_z,
+)
+
+
+def _profile(dac=None, pulse=None, qubits=None):
+    return validate_profile(
+        {"name": "t", "dac": {"bits": 8, **(dac or {})}, "pulse": pulse or {}, "qubits": {"count": 2, **(qubits or {})}}
+    )
+
+
+def test_lifted_gaussian_closed_form():
+    t = sample_times(40.0, 1.0)
+    assert t[0] == 0.5 and t[-1] == 39.5 and t.size == 40
+    g = np.exp(-((t - 20) ** 2) / 200) - np.exp(-2.0)
+    g /= g.max()
+    env = lifted_gaussian(40.0, 10.0, 1.0)
+    np.testing.assert_allclose(env, g, rtol=0, atol=1e-15)
+    assert env.max() == 1.0
+    np.testing.assert_allclose(env, env[::-1], atol=1e-15)  # symmetric about T/2
+    # lifted: the continuous envelope is zero at t = 0, so the first midpoint sample is ~ g'(0) dt/2
+    assert env[0] == pytest.approx((np.exp(-(19.5**2) / 200) - np.exp(-2.0)) / (np.exp(-0.25 / 200) - np.exp(-2.0)))
+    assert env[0] < 0.02
+
+
+def test_drag_derivative_is_analytic_and_matches_finite_difference():
+    t = sample_times(40.0, 1.0)
+    peak = lifted_gaussian(40.0, 10.0, 1.0)
+    norm = (np.exp(-(t - 20) ** 2 / 200) - np.exp(-2.0)).max()
+
+    def f(x):  # the continuous envelope, same normalisation as the samples
+        return (np.exp(-((x - 20) ** 2) / 200) - np.exp(-2.0)) / norm
+
+    np.testing.assert_allclose(f(t), peak, atol=1e-15)
+    h = 1e-5
+    d = lifted_gaussian_derivative(40.0, 10.0, 1.0)
+    np.testing.assert_allclose(d, (f(t + h) - f(t - h)) / (2 * h), rtol=1e-6, atol=1e-10)
+    np.testing.assert_allclose(d[:20], -d[::-1][:20], atol=1e-15)  # antisymmetric about T/2
+    q = drag_quadrature(d, 0.5, -0.3)
+    np.testing.assert_allclose(q, -0.5 * d / (2 * np.pi * -0.3))
+    assert np.all(q[:20] > 0)  # rising edge with alpha < 0 -> positive quadrature
+    assert drag_quadrature(d, np.array([0.0, 1.0]), -0.3).shape == (2, 40)
+
+
+def test_drive_gain_puts_continuous_pi_at_fraction_of_full_scale():
+    p = _profile(pulse={"pi_amplitude_fraction": 0.8}, dac={"full_scale_v": 0.5})
+    env = lifted_gaussian(40.0, 10.0, 1.0)
+    g = drive_gain(p)
+    assert g * 0.8 * 0.5 * env.sum() * 1.0 == pytest.approx(np.pi, rel=1e-14)
+
+
+def test_scaled_mode_x_on_i_dac_y_on_q_dac_with_their_own_mismatch():
+    p = _profile(dac={"unit_mismatch_sigma": 0.05, "mismatch_seed": 3}, pulse={"shape": "drag"})
+    drive = Drive(p, qubit=1)
+    dac_i, dac_q = Dac(p.dac, 2), Dac(p.dac, 3)
+    assert not np.array_equal(dac_i.levels, dac_q.levels)
+    codes = np.array([-128, -5, 0, 77, 127])
+    env = lifted_gaussian(40.0, 10.0, 1.0)
+    q = drag_quadrature(lifted_gaussian_derivative(40.0, 10.0, 1.0), 0.4, -0.3)
+    vi, vq = drive.static_volts(codes, "x", 0.4)
+    np.testing.assert_array_equal(vi, dac_i.static(codes)[:, None] * env)
+    np.testing.assert_array_equal(vq, dac_q.static(codes)[:, None] * q)
+    vi, vq = drive.static_volts(codes, "y", 0.4)
+    np.testing.assert_array_equal(vq, dac_q.static(codes)[:, None] * env)
+    np.testing.assert_array_equal(vi, dac_i.static(codes)[:, None] * -q)
+    wi, wq = drive.omegas(codes, "y", 0.4)
+    np.testing.assert_allclose(wq, drive.gain * vq)
+
+
+def test_sampled_mode_quantizes_every_sample():
+    p = _profile(dac={"bits": 4, "unit_mismatch_sigma": 0.05}, pulse={"amplitude_mode": "sampled"})
+    drive = Drive(p, 0)
+    env = lifted_gaussian(40.0, 10.0, 1.0)
+    ci, cq = drive.channel_codes(np.array([7, -8, 3]), "x", 0.0)
+    np.testing.assert_array_equal(ci, np.rint(np.array([7, -8, 3])[:, None] * env).astype(int))
+    assert np.all(cq == 0)
+    # the shape is quantized: a 4-bit 7-code pulse has only a handful of distinct levels
+    assert np.unique(ci[0]).size <= 8
+    vi, vq = drive.static_volts(np.array([7]), "x", 0.0)
+    np.testing.assert_array_equal(vi[0], Dac(p.dac, 0).static(ci[0]))
+    w = drive.waveform(np.array([7]), "x")
+    np.testing.assert_array_equal(w.codes_i, ci[:1])
+
+
+def test_oversampling_holds_each_sample():
+    p = _profile(dac={"oversampling": 4})
+    drive = Drive(p, 0)
+    wi, _ = drive.omegas(np.array([100]), "x", 0.0)
+    assert wi.shape == (1, 160) and drive.dt_sim_ns == 0.25
+    np.testing.assert_array_equal(wi[0].reshape(40, 4), np.repeat(wi[0, ::4, None], 4, axis=1))
+
+
+def test_noise_draws_are_reproducible_and_need_a_generator():
+    p = _profile(dac={"noise_v_per_sqrt_hz": 1e-7})
+    drive = Drive(p, 0)
+    a = drive.omegas(np.array([50, 60]), "x", 0.0, np.random.default_rng(4))
+    b = drive.omegas(np.array([50, 60]), "x", 0.0, np.random.default_rng(4))
+    c = drive.omegas(np.array([50, 60]), "x", 0.0, np.random.default_rng(5))
+    np.testing.assert_array_equal(a[0], b[0])
+    assert not np.array_equal(a[0], c[0])
+    assert drive.dynamic()
+
+
+def test_bad_requests_name_the_field():
+    drive = Drive(_profile(), 0)
+    with pytest.raises(CryoctlError, match="code"):
+        drive.omegas(np.array([128]), "x", 0.0)
+    with pytest.raises(CryoctlError, match="axis"):
+        drive.omegas(np.array([1]), "z", 0.0)
+    with pytest.raises(CryoctlError, match="qubit"):
+        Drive(_profile(), 5)
+
+
+def test_virtual_z_and_phase_resolution():
+    u = virtual_z(np.pi / 2, 3)
+    np.testing.assert_allclose(np.diag(u), np.exp(-1j * np.pi / 2 * np.array([-0.5, 0.5, 1.5])))
+    assert table_virtual_z is virtual_z  # the GateTable import path still works
+    # 3 phase bits: steps of pi/4
+    assert quantize_phase(0.5, 3) == pytest.approx(np.pi / 4) and quantize_phase(0.3, 3) == 0.0
+    np.testing.assert_allclose(virtual_z(0.5, 2, phase_bits=3), virtual_z(np.pi / 4, 2))
+
+
+def test_angle_code_mapping():
+    step = angle_per_code(29)
+    assert step == pytest.approx(np.pi / 29)
+    np.testing.assert_array_equal(angle_to_code(np.array([np.pi / 2, -np.pi, 0.01]), step, -32, 31), [14, -29, 0])
+    with pytest.raises(CryoctlError):
+        angle_per_code(0)
