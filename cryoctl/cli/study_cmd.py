@@ -1,1 +1,130 @@
-"""CLI commands (placeholder module; filled by its layer's work)."""
+"""``cryoctl study run|status``, ``cryoctl report`` and ``cryoctl compare``.
+
+- ``study run SPEC``: run every point of a study spec not yet finished in its store (default
+  ``<spec dir>/<spec name>.sqlite``); local process pool (``--workers``) or a Dask cluster
+  (``--scheduler tcp://host:8786``). Safe to interrupt or kill: re-running resumes. Exit status 1 if
+  any point errored (errors are stored and retried by the next run).
+- ``study status SPEC``: done / error / pending counts, and the errored points with their messages.
+- ``report STORE -o DIR``: self-contained HTML report plus CSV/JSON.
+- ``compare PROFILE ...``: side-by-side table of profiles (DAC fields, power, area, qubits that fit).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from cryoctl.cli import app
+from cryoctl.cli.common import JsonOpt, SetOpt, console, err_console, print_json, profile_from_cli
+from cryoctl.report import COMPARE_ROWS, build_report, compare_profiles
+from cryoctl.study import default_store_path, load_study_spec, run_study, study_status
+
+study_app = typer.Typer(
+    help="Studies: profiles x grid x seeds x tasks, results in a resumable SQLite store.",
+    no_args_is_help=True,
+)
+app.add_typer(study_app, name="study")
+
+SpecArg = Annotated[Path, typer.Argument(help="Study spec (YAML): name, profiles, grid, seeds, tasks.")]
+StoreOpt = Annotated[
+    Path | None, typer.Option("--store", help="Result store (SQLite). Default: <spec dir>/<spec name>.sqlite.")
+]
+
+
+def _store_for(spec_path: Path, store: Path | None):
+    spec = load_study_spec(spec_path)
+    return spec, (store if store is not None else default_store_path(spec_path, spec))
+
+
+@study_app.command("run")
+def run_cmd(
+    spec_path: SpecArg,
+    store: StoreOpt = None,
+    workers: Annotated[int, typer.Option("--workers", "-w", help="Local worker processes (<= 1: run in-process).")] = 2,
+    scheduler: Annotated[
+        str | None, typer.Option("--scheduler", help="Dask scheduler address (tcp://host:port) instead of local workers.")
+    ] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Run the points of SPEC that are not finished yet; store each as soon as it finishes."""
+    spec, store_path = _store_for(spec_path, store)
+    summary = run_study(spec, store_path, workers=workers, scheduler=scheduler, progress=True,
+                        console=err_console, source=str(spec_path))
+    if json_out:
+        print_json(summary.to_dict())
+    else:
+        console.print(
+            f"[bold]{escape(spec.name)}[/]: {summary.points} points, {summary.skipped} already done, "
+            f"{summary.done} finished now, {summary.errors} errored, {summary.lost} lost  "
+            f"(store {escape(str(store_path))}, {escape(summary.backend)})"
+        )
+        for key, msg in list(summary.error_messages.items())[:20]:
+            console.print(f"  [red]error[/] {key}: {escape(msg.splitlines()[0] if msg else '')}")
+    if summary.errors or summary.lost:
+        raise typer.Exit(1)
+
+
+@study_app.command("status")
+def status_cmd(spec_path: SpecArg, store: StoreOpt = None, json_out: JsonOpt = False) -> None:
+    """Done / error / pending points of SPEC in its store, and the errored points."""
+    spec, store_path = _store_for(spec_path, store)
+    st = study_status(spec, store_path, source=str(spec_path))
+    if json_out:
+        print_json(st)
+        return
+    console.print(f"[bold]{escape(spec.name)}[/] ({escape(str(store_path))}): {st['points']} points -- "
+                  f"{st['done']} done, {st['error']} error, {st['pending']} pending")
+    t = Table("task", "done", "error", "pending")
+    for kind, c in st["by_kind"].items():
+        t.add_row(kind, str(c["done"]), str(c["error"]), str(c["pending"]))
+    console.print(t)
+    if st["errors"]:
+        e = Table("key", "profile", "task", "seed", "overrides", "attempts", "error", title="errored points")
+        for r in st["errors"]:
+            e.add_row(r["key"], r["profile"], r["kind"], str(r["seed"]), escape(str(r["overrides"])),
+                      str(r["attempts"]), escape((r["error"] or "").splitlines()[0]))
+        console.print(e)
+
+
+@app.command("report")
+def report_cmd(
+    store: Annotated[Path, typer.Argument(help="Result store written by 'cryoctl study run'.")],
+    out_dir: Annotated[Path, typer.Option("--out", "-o", help="Output directory (created).")],
+    json_out: JsonOpt = False,
+) -> None:
+    """Self-contained HTML report (embedded plots) plus CSV/JSON tables from a result store."""
+    summary = build_report(store, out_dir)
+    if json_out:
+        print_json({k: summary[k] for k in ("store", "out_dir", "html", "points", "errors", "quality", "plots")})
+        return
+    drawn = [k for k, v in summary["plots"].items() if v]
+    missing = [k for k, v in summary["plots"].items() if not v]
+    console.print(f"report: {escape(summary['html'])} ({summary['points']} points, {summary['errors']} errored)")
+    console.print(f"  plots: {', '.join(drawn) or 'none'}")
+    if missing:
+        console.print(f"  no data for: {', '.join(missing)}")
+
+
+@app.command("compare")
+def compare_cmd(
+    profiles: Annotated[list[str], typer.Argument(help="Shipped profile names or YAML paths.")],
+    overrides: SetOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Side-by-side: key DAC fields, power and area per channel/qubit/system, qubits that fit the stage."""
+    recs = compare_profiles([profile_from_cli(p, overrides) for p in profiles])
+    if json_out:
+        print_json({"profiles": recs})
+        return
+    t = Table("", *[r["name"] for r in recs], title="profiles compared")
+    for key, label, unit in COMPARE_ROWS:
+        cells = []
+        for r in recs:
+            v = r.get(key)
+            cells.append(f"{v:.4g}" if isinstance(v, float) else str(v))
+        t.add_row(f"{label}" + (f" ({unit})" if unit else ""), *cells)
+    console.print(t)

@@ -1,0 +1,196 @@
+"""Result tables for reports: rows of a study store flattened into one record per point.
+
+Every record carries the point's identity (study, profile, overrides, seed, task kind and parameters),
+the DAC fields that explain it (bits, architecture, rate, mismatch sigma) and the scalar results of
+its task. Power and area are joined in from :func:`cryoctl.cost.cost_report` of the point's own
+resolved profile (stored with the point), so a QNN or gate point can be placed on the power/area
+axes even if the study ran no ``cost`` task.
+
+Pareto front (cost to minimise, quality to maximise): a point is on the front if no other point has
+cost <= and quality >= with at least one strict. Sorting by cost (ties: best quality first), a point
+is on the front iff its quality exceeds the running maximum of all points before it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from cryoctl.cost import cost_report
+from cryoctl.profile import HardwareProfile
+
+#: Result fields of each task kind that the report plots (others still go to CSV/JSON).
+QUALITY_KINDS = ("qnn_infer", "qnn_train")
+
+
+def flatten(obj: Any, prefix: str = "") -> dict[str, Any]:
+    """Nested dicts -> dotted keys; keeps scalars (numbers, strings, bools, None), drops lists."""
+    out: dict[str, Any] = {}
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            out.update(flatten(v, f"{prefix}{k}."))
+    elif isinstance(obj, (int, float, str, bool)) or obj is None:
+        out[prefix[:-1]] = obj
+    return out
+
+
+def _cost_of(profile_doc: dict[str, Any], cache: dict[str, dict[str, Any]], phash: str) -> dict[str, Any]:
+    if phash not in cache:
+        cache[phash] = cost_report(HardwareProfile.model_validate(profile_doc))
+    return cache[phash]
+
+
+def point_records(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One flat record per finished point (see module docstring)."""
+    cost_cache: dict[str, dict[str, Any]] = {}
+    records = []
+    for r in rows:
+        if r["status"] != "done" or r["spec"].get("profile") is None:
+            continue
+        spec, prof = r["spec"], r["spec"]["profile"]
+        dac = prof["dac"]
+        cost = _cost_of(prof, cost_cache, spec["profile_hash"])
+        task = {k: v for k, v in spec["task"].items() if k != "kind"}
+        rec = {
+            "key": r["key"],
+            "study": r["study"],
+            "kind": r["kind"],
+            "profile": r["profile"],
+            "seed": r["seed"],
+            "overrides": json.dumps(spec["overrides"], sort_keys=True),
+            "task": json.dumps(task, sort_keys=True),
+            "profile_hash": spec["profile_hash"],
+            "bits": dac["bits"],
+            "architecture": dac["architecture"],
+            "sample_rate_gsps": dac["sample_rate_gsps"],
+            "unit_mismatch_sigma": dac["unit_mismatch_sigma"],
+            "temperature_k": prof["cost"]["temperature_k"],
+            "power_per_qubit_w": cost["power_per_qubit_w"],
+            "area_per_qubit_mm2": cost["area_per_qubit_mm2"],
+            "qubits_that_fit": cost["qubits_that_fit"],
+            "elapsed_s": r["elapsed_s"],
+        }
+        for k, v in task.items():
+            if isinstance(v, (int, float, str, bool)) or v is None:
+                rec[f"task.{k}"] = v
+        for k, v in flatten(r["result"] or {}).items():
+            rec.setdefault(f"result.{k}", v)
+        records.append(rec)
+    return records
+
+
+def series_label(rec: dict[str, Any], exclude: tuple[str, ...] = ("dac.bits",)) -> str:
+    """Legend label of a curve: profile plus the overrides that are not on the x axis."""
+    ov = {k: v for k, v in json.loads(rec["overrides"]).items() if k not in exclude}
+    extra = ", ".join(f"{k.split('.')[-1]}={v}" for k, v in ov.items())
+    return rec["profile"] + (f" ({extra})" if extra else "")
+
+
+def curves(records: list[dict[str, Any]], y: str, group: tuple[str, ...] = ()) -> dict[tuple, dict[str, np.ndarray]]:
+    """Mean and std over seeds of ``y`` vs bits, one curve per (group fields..., series label).
+
+    Returns {(group values..., label): {"bits", "mean", "std", "n"}}.
+    """
+    acc: dict[tuple, dict[int, list[float]]] = defaultdict(lambda: defaultdict(list))
+    for rec in records:
+        v = rec.get(y)
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not np.isfinite(v):
+            continue
+        key = tuple(rec.get(g) for g in group) + (series_label(rec),)
+        acc[key][int(rec["bits"])].append(float(v))
+    out = {}
+    for key, by_bits in sorted(acc.items(), key=lambda kv: tuple(str(x) for x in kv[0])):
+        bits = np.array(sorted(by_bits))
+        vals = [np.asarray(by_bits[b]) for b in bits]
+        out[key] = {
+            "bits": bits,
+            "mean": np.array([v.mean() for v in vals]),
+            "std": np.array([v.std() for v in vals]),
+            "n": np.array([v.size for v in vals]),
+        }
+    return out
+
+
+def pareto_front(cost: np.ndarray, quality: np.ndarray) -> np.ndarray:
+    """Boolean mask of the non-dominated points (minimise ``cost``, maximise ``quality``)."""
+    cost, quality = np.asarray(cost, dtype=float), np.asarray(quality, dtype=float)
+    if cost.size == 0:
+        return np.zeros(0, dtype=bool)
+    order = np.lexsort((-quality, cost))  # by cost, then best quality first
+    q = quality[order]
+    best_before = np.concatenate([[-np.inf], np.maximum.accumulate(q)[:-1]])
+    mask = np.zeros(cost.size, dtype=bool)
+    mask[order] = q > best_before
+    return mask
+
+
+def quality_points(records: list[dict[str, Any]]) -> tuple[str, list[dict[str, Any]]]:
+    """The records to place on the power/area-vs-quality plots and the quality measure's name.
+
+    Accuracy of QNN points (mean over seeds per resolved profile and task) if any exist, else the
+    mean realized-gate fidelity of gate points; ("", []) if neither.
+    """
+    for kinds, field, name in ((QUALITY_KINDS, "result.accuracy", "accuracy"),
+                               (("gates",), "result.fidelity_mean", "gate fidelity (mean over codes)")):
+        sel = [r for r in records if r["kind"] in kinds and isinstance(r.get(field), (int, float))]
+        if not sel:
+            continue
+        groups: dict[tuple, list[dict[str, Any]]] = defaultdict(list)
+        for r in sel:
+            groups[(r["profile_hash"], r["profile"], r["kind"], r["task"])].append(r)
+        pts = []
+        for (_, prof, kind, task), rs in groups.items():
+            first = rs[0]
+            pts.append({
+                "profile": prof, "label": series_label(first, exclude=()), "kind": kind, "task": task,
+                "bits": first["bits"], "power_per_qubit_w": first["power_per_qubit_w"],
+                "area_per_qubit_mm2": first["area_per_qubit_mm2"],
+                "quality": float(np.mean([r[field] for r in rs])), "seeds": len(rs),
+            })
+        pts.sort(key=lambda p: (p["power_per_qubit_w"], -p["quality"], p["label"]))
+        q = np.array([p["quality"] for p in pts])
+        for axis in ("power_per_qubit_w", "area_per_qubit_mm2"):
+            mask = pareto_front(np.array([p[axis] for p in pts]), q)
+            for p, m in zip(pts, mask):
+                p[f"pareto_{axis.split('_per')[0]}"] = bool(m)
+        return name, pts
+    return "", []
+
+
+def profile_table(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Side-by-side summary of every distinct resolved profile in the store."""
+    by: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+    for r in records:
+        by[(r["profile"], r["overrides"])].append(r)
+    out = []
+    for (prof, ov), rs in sorted(by.items(), key=lambda kv: (kv[0][0], kv[1][0]["bits"], kv[0][1])):
+        first = rs[0]
+        acc = [r["result.accuracy"] for r in rs if r["kind"] in QUALITY_KINDS and isinstance(r.get("result.accuracy"), (int, float))]
+        fid = [r["result.fidelity_mean"] for r in rs if r["kind"] == "gates" and isinstance(r.get("result.fidelity_mean"), (int, float))]
+        out.append({
+            "profile": prof, "overrides": ov, "bits": first["bits"], "architecture": first["architecture"],
+            "sample_rate_gsps": first["sample_rate_gsps"], "unit_mismatch_sigma": first["unit_mismatch_sigma"],
+            "temperature_k": first["temperature_k"], "power_per_qubit_w": first["power_per_qubit_w"],
+            "area_per_qubit_mm2": first["area_per_qubit_mm2"], "qubits_that_fit": first["qubits_that_fit"],
+            "accuracy_mean": float(np.mean(acc)) if acc else None,
+            "gate_fidelity_mean": float(np.mean(fid)) if fid else None,
+            "points": len(rs),
+        })
+    return out
+
+
+def load_records(store_path: str | Path) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(records of finished points, rows of errored points) from a store."""
+    from cryoctl.study import ResultStore
+
+    with ResultStore(store_path, create=False) as st:
+        rows = st.rows()
+    errors = [{"key": r["key"], "study": r["study"], "kind": r["kind"], "profile": r["profile"], "seed": r["seed"],
+               "overrides": json.dumps(r["spec"].get("overrides", {}), sort_keys=True),
+               "error": (r["error"] or "").splitlines()[0] if r["error"] else "", "attempts": r["attempts"]}
+              for r in rows if r["status"] == "error"]
+    return point_records(rows), errors

@@ -1,0 +1,234 @@
+"""Task registry: what a study point computes, and the worker entry point that runs one.
+
+A task kind has a pydantic model for its parameters (unknown keys are errors; defaults are filled in
+before hashing, so ``{kind: cost}`` and ``{kind: cost, inl_yield: 0.997}`` are the same point), a
+function ``fn(profile, params, seed) -> dict`` returning JSON-able results, whether it uses the seed
+(if not, all seeds collapse into one point), and a version that enters the point key.
+
+Built-in kinds: ``cost`` (:func:`cryoctl.cost.cost_report`), ``gates`` (realized-gate tables and their
+metrics, when the gates layer provides ``load_or_build``/``table_metrics``), and the diagnostic kinds
+``debug.echo`` / ``debug.sleep`` / ``debug.fail`` used to test the machinery (resume after a kill,
+errors, pool vs Dask) -- they live here so that any worker process, local or remote, can import them.
+Tests may add kinds with :func:`register_task` (visible to in-process and forked workers only).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import socket
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from cryoctl.errors import CryoctlError
+from cryoctl.profile import HardwareProfile
+
+
+class TaskParams(BaseModel):
+    """Base of every task's parameter model: ``kind`` plus the kind's own fields, nothing else."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    kind: str
+
+
+@dataclass(frozen=True)
+class TaskKind:
+    name: str
+    params: type[TaskParams]
+    fn: Callable[[HardwareProfile, dict[str, Any], int | None], dict[str, Any]]
+    uses_seed: bool = True
+    #: Enters every point key; a callable is evaluated lazily (e.g. to read a lower layer's code version).
+    version: str | Callable[[], str] = "1"
+    description: str = ""
+
+    def version_string(self) -> str:
+        return self.version() if callable(self.version) else self.version
+
+
+_REGISTRY: dict[str, TaskKind] = {}
+
+
+def register_task(
+    name: str,
+    fn: Callable[[HardwareProfile, dict[str, Any], int | None], dict[str, Any]],
+    params: type[TaskParams] = TaskParams,
+    uses_seed: bool = True,
+    version: str | Callable[[], str] = "1",
+    description: str = "",
+) -> TaskKind:
+    """Add (or replace) a task kind."""
+    kind = TaskKind(name, params, fn, uses_seed, version, description)
+    _REGISTRY[name] = kind
+    return kind
+
+
+def task_kinds() -> list[str]:
+    return sorted(_REGISTRY)
+
+
+def get_task(name: str) -> TaskKind:
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        raise CryoctlError(f"unknown task kind {name!r}; expected one of {task_kinds()}", field="kind") from None
+
+
+def validate_task(task: Any, field: str = "task") -> dict[str, Any]:
+    """Check a task mapping against its kind's model; returns it with defaults filled in."""
+    if not isinstance(task, dict) or "kind" not in task:
+        raise CryoctlError("expected a mapping with a 'kind'", field=field)
+    if task["kind"] not in _REGISTRY:
+        raise CryoctlError(f"unknown task kind {task['kind']!r}; expected one of {task_kinds()}", field=f"{field}.kind")
+    try:
+        model = get_task(task["kind"]).params.model_validate(task)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = ".".join(str(x) for x in err["loc"])
+        msg = "unknown parameter for this task kind" if err["type"] == "extra_forbidden" else err["msg"]
+        raise CryoctlError(msg, field=f"{field}.{loc}") from None
+    return model.model_dump(mode="json")
+
+
+def _json_ready(obj: Any) -> Any:
+    """Numpy scalars/arrays -> Python; dict keys -> str; the result survives a JSON round trip unchanged."""
+    if isinstance(obj, dict):
+        return {str(k): _json_ready(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_json_ready(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return _json_ready(obj.tolist())
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None if math.isnan(obj) else obj
+    return obj
+
+
+def execute_point(payload: dict[str, Any]) -> dict[str, Any]:
+    """Run one point (in a worker). Never raises for a task failure: the error is returned as data.
+
+    ``payload``: {key, kind, task (params dict), profile (profile JSON), seed}. Returns {key, status
+    ("done" | "error"), result (JSON string or None), error, started_at, finished_at, elapsed_s, worker}.
+    """
+    started, t0 = time.time(), time.perf_counter()
+    status, result, error = "done", None, None
+    try:
+        kind = get_task(payload["kind"])
+        profile = HardwareProfile.model_validate(payload["profile"])
+        out = kind.fn(profile, payload["task"], payload["seed"])
+        result = json.dumps(_json_ready(out), sort_keys=True, allow_nan=True)
+    except CryoctlError as exc:
+        status, error = "error", str(exc)
+    except Exception as exc:  # a task bug must not take the study down: store it with its traceback tail
+        tb = traceback.format_exception(exc)
+        status, error = "error", f"{exc.__class__.__name__}: {exc}\n" + "".join(tb[-3:])
+    return {
+        "key": payload["key"],
+        "status": status,
+        "result": result,
+        "error": error,
+        "started_at": started,
+        "finished_at": time.time(),
+        "elapsed_s": time.perf_counter() - t0,
+        "worker": f"{socket.gethostname()}:{os.getpid()}",
+    }
+
+
+# --- built-in kinds ---------------------------------------------------------------------------------
+
+
+class CostParams(TaskParams):
+    kind: Literal["cost"] = "cost"
+    inl_yield: float = Field(0.997, gt=0.0, lt=1.0)
+
+
+def _cost(profile: HardwareProfile, params: dict[str, Any], seed: int | None) -> dict[str, Any]:
+    from cryoctl.cost import cost_report
+
+    return cost_report(profile, inl_yield=params["inl_yield"])
+
+
+register_task("cost", _cost, CostParams, uses_seed=False, description="DAC power/area vs the stage budget")
+
+
+class GatesParams(TaskParams):
+    kind: Literal["gates"] = "gates"
+    engine: Literal["fast", "qutip", "dynamics"] = "fast"
+    #: Noise realisations averaged into each channel (profiles with noise/jitter/T1/T2 only).
+    n_noise_draws: int = Field(32, ge=1, le=4096)
+
+
+def _gates(profile: HardwareProfile, params: dict[str, Any], seed: int | None) -> dict[str, Any]:
+    """Gate table from the gates cache (built on a miss), summarised by ``table_metrics``."""
+    from cryoctl.gates import load_or_build, table_metrics
+
+    table = load_or_build(profile, params["engine"], seed or 0, n_noise_draws=params["n_noise_draws"])
+    out = table_metrics(table)
+    out["pi_error_mean"] = float(np.mean(table.meta.get("pi_error", [np.nan])))
+    out["engine"] = params["engine"]
+    return out
+
+
+def _gates_version() -> str:
+    from cryoctl.gates import CODE_VERSION
+
+    return f"1+{CODE_VERSION}"
+
+
+register_task("gates", _gates, GatesParams, uses_seed=True, version=_gates_version,
+              description="realized-gate fidelity and leakage")
+
+
+class EchoParams(TaskParams):
+    kind: Literal["debug.echo"] = "debug.echo"
+    draws: int = Field(4, ge=0, le=10_000)
+
+
+def _echo(profile: HardwareProfile, params: dict[str, Any], seed: int | None) -> dict[str, Any]:
+    """Diagnostic: the profile's hash, DAC bits and ``draws`` normal variates from the seed."""
+    from cryoctl.profile import profile_hash
+
+    rng = np.random.default_rng(seed)
+    return {"profile_hash": profile_hash(profile), "bits": profile.dac.bits, "seed": seed,
+            "draws": rng.standard_normal(params["draws"]).tolist()}
+
+
+register_task("debug.echo", _echo, EchoParams, description="diagnostic: echo profile and seeded draws")
+
+
+class SleepParams(TaskParams):
+    kind: Literal["debug.sleep"] = "debug.sleep"
+    seconds: float = Field(0.1, ge=0.0, le=3600.0)
+
+
+def _sleep(profile: HardwareProfile, params: dict[str, Any], seed: int | None) -> dict[str, Any]:
+    """Diagnostic: wait, then echo (used to kill a study mid-run)."""
+    time.sleep(params["seconds"])
+    return {"bits": profile.dac.bits, "seed": seed, "value": float(np.random.default_rng(seed).random())}
+
+
+register_task("debug.sleep", _sleep, SleepParams, description="diagnostic: sleep then echo")
+
+
+class FailParams(TaskParams):
+    kind: Literal["debug.fail"] = "debug.fail"
+    message: str = "debug.fail raised as asked"
+    #: Fail only for these DAC resolutions (empty: always).
+    bits: list[int] = Field(default_factory=list)
+
+
+def _fail(profile: HardwareProfile, params: dict[str, Any], seed: int | None) -> dict[str, Any]:
+    """Diagnostic: raise (a plain RuntimeError, as a buggy task would)."""
+    if not params["bits"] or profile.dac.bits in params["bits"]:
+        raise RuntimeError(params["message"])
+    return {"bits": profile.dac.bits, "seed": seed}
+
+
+register_task("debug.fail", _fail, FailParams, uses_seed=False, description="diagnostic: raise")
