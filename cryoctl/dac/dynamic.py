@@ -28,6 +28,7 @@ state for the first sample (the DAC held V_0 before), so a constant input passes
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 
 import numpy as np
 from scipy import signal
@@ -79,9 +80,15 @@ def reconstruction_sos(spec: DacSpec) -> np.ndarray | None:
             f"sample_rate_gsps * oversampling / 2 = {fs / 2:g} GHz (raise dac.oversampling)",
             field="dac.reconstruction_filter.cutoff_ghz",
         )
-    if f.kind == "bessel":
-        return signal.bessel(f.order, f.cutoff_ghz, btype="low", output="sos", fs=fs, norm="mag")
-    return signal.butter(f.order, f.cutoff_ghz, btype="low", output="sos", fs=fs)
+    return _design(f.kind, f.order, f.cutoff_ghz, fs).copy()
+
+
+@lru_cache(maxsize=64)
+def _design(kind: str, order: int, cutoff_ghz: float, fs_ghz: float) -> np.ndarray:
+    # Cached: filter design costs more than filtering a short pulse.
+    if kind == "bessel":
+        return signal.bessel(order, cutoff_ghz, btype="low", output="sos", fs=fs_ghz, norm="mag")
+    return signal.butter(order, cutoff_ghz, btype="low", output="sos", fs=fs_ghz)
 
 
 def hold(spec: DacSpec, volts: np.ndarray) -> np.ndarray:
