@@ -161,3 +161,20 @@ def test_column_to_row_superop():
     # column stacking: vec_F(A rho B) = kron(B^T, A) vec_F(rho)
     s_col = np.kron(b.T, a)
     assert np.allclose(apply(column_to_row_superop(s_col), rho), a @ rho @ b, atol=1e-13)
+
+
+def test_hermitian_basis_makes_lindblad_generators_real():
+    from cryoctl.physics.hamiltonian import drift, drive_operators
+    from cryoctl.physics.lindblad import dissipator_superop, hamiltonian_superop, hermitian_basis
+
+    for d in (2, 3, 4):
+        b = hermitian_basis(d)
+        assert np.abs(b.conj().T @ b - np.eye(d * d)).max() <= 1e-15
+        x, y = drive_operators(d)
+        l_op = (
+            hamiltonian_superop(drift(d, ALPHA_GHZ, 0.01) + 0.3 * x - 0.2 * y)
+            + dissipator_superop(collapse_operators(d, 0.5, 0.4), d)
+        )
+        r = b.conj().T @ l_op @ b
+        assert np.abs(r.imag).max() <= 1e-15 * np.abs(r).max()
+        assert np.abs(r.real).max() > 0.1
