@@ -26,12 +26,15 @@ for _name in _COMMAND_MODULES:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point: user errors are printed without a traceback and exit with status 2."""
+    from rich.markup import escape
+
     from cryoctl.cli.common import err_console
 
     try:
         app(args=argv, standalone_mode=False)
     except CryoctlError as exc:
-        err_console.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True)
+        # escape: user text in the message ("[/x]" in a file name or value) must not be read as markup
+        err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, markup=True)
         return 2
     except typer.Abort:
         err_console.print("aborted")
