@@ -3,6 +3,8 @@ tables, code validation."""
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cryoctl.dac import (
     Dac,
@@ -232,3 +234,31 @@ def test_levels_read_only_and_bad_channel():
         with pytest.raises(CryoctlError) as exc:
             Dac(spec(bits=4), channel=ch)
         assert exc.value.field == "channel"
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    bits=st.integers(1, 11),
+    unary=st.integers(0, 11),
+    sigma=st.floats(0.0, 0.1),
+    seed=st.integers(0, 2**31),
+    gain=st.floats(-0.2, 0.2),
+    offset=st.floats(-3, 3),
+)
+def test_transfer_invariants(bits, unary, sigma, seed, gain, offset):
+    """Any binary/segmented split: the bottom code switches nothing on, the top code every element
+    current drawn from default_rng([seed, channel]); DNL and best-fit INL are invariant under gain
+    and offset."""
+    unary = min(unary, bits)
+    arch = {0: dict(architecture="binary")}.get(unary, dict(architecture="segmented", unary_msbs=unary))
+    s = DacSpec(bits=bits, unit_mismatch_sigma=sigma, mismatch_seed=seed, **arch)
+    dac = Dac(s)
+    z = draw_mismatch(s, np.random.default_rng([seed, 0]))
+    w = element_units(s) + sigma * np.sqrt(element_units(s)) * z
+    # bottom code: nothing on; top code: every element on
+    assert dac.levels[0] == pytest.approx(-(2 ** (bits - 1)) * s.lsb_v, abs=1e-12)
+    assert dac.levels[-1] == pytest.approx((w.sum() - 2 ** (bits - 1)) * s.lsb_v, rel=1e-12)
+    skewed = Dac(s.model_copy(update={"gain_error": gain, "offset_lsb": offset}))
+    if np.ptp(dac.levels) > 0:
+        np.testing.assert_allclose(dnl(skewed.levels), dnl(dac.levels), atol=1e-8)
+        np.testing.assert_allclose(inl(skewed.levels, "bestfit"), inl(dac.levels, "bestfit"), atol=1e-8)
