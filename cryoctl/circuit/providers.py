@@ -12,9 +12,9 @@ Three providers:
   rotation of c * step is applied. All three axes (RX, RY, RZ) are quantized the same way.
 - :class:`TableProvider`: hardware-realized gates from a :class:`~cryoctl.gates.table.GateTable`:
   theta -> code = table.angle_to_code(theta) -> table.lookup(axis, qubit, code). Data-encoding angles
-  go through codes too (they are DAC codes on hardware as well). RZ is a virtual frame update,
-  ``virtual_z(code * angle_per_code, levels, phase_bits)``, i.e. the same parameter grid as the
-  drive amplitudes, then rounded to the phase-word resolution.
+  go through codes too (they are DAC codes on hardware as well). RZ is a virtual frame update
+  (:func:`frame_rz`) of phi = code * angle_per_code, i.e. the same parameter grid as the drive
+  amplitudes, then rounded to the phase-word resolution (``phase_bits``).
 
 Code space (used by the quantized trainers): every quantized provider exposes ``angle_per_code``
 (the nominal step), ``to_codes(theta)`` and ``wrap_codes(codes)`` (codes -> equivalent in-range codes;
@@ -31,7 +31,21 @@ import numpy as np
 
 from cryoctl.circuit.ops import generator, rotation, unitary_to_superop
 from cryoctl.errors import CryoctlError
-from cryoctl.gates.table import GateTable, virtual_z, wrap_angle
+from cryoctl.gates.table import GateTable, quantize_phase, wrap_angle
+
+
+def frame_rz(phi: np.ndarray, levels: int, phase_bits: int | None = None) -> np.ndarray:
+    """RZ(phi) as a frame update on d levels: diag(exp(+i phi (k - 1/2))), k = 0..d-1 -> (..., d, d).
+
+    On the qubit block this is exp(-i phi Z / 2) = diag(exp(-i phi/2), exp(+i phi/2)), the same
+    convention as the drive rotations; level k picks up k times the frame phase relative to level 0.
+    phi is first rounded to the 2^phase_bits grid.
+    """
+    phi = np.asarray(phi, dtype=float)
+    if phase_bits is not None:
+        phi = quantize_phase(phi, phase_bits)
+    diag = np.exp(1j * phi[..., None] * (np.arange(levels) - 0.5))
+    return diag[..., :, None] * np.eye(levels)
 
 
 @dataclass(frozen=True)
@@ -140,7 +154,7 @@ class TableProvider:
                 f"qubit {qubit} not in the gate table (n_qubits={self.table.n_qubits})", field="qubit"
             )
         if axis == "z":
-            u = virtual_z(self.realized_angles(angles), self.levels, self.table.phase_bits)
+            u = frame_rz(self.realized_angles(angles), self.levels, self.table.phase_bits)
             return unitary_to_superop(u) if self.kind == "channel" else u
         return self.table.lookup(axis, qubit, self.to_codes(angles))
 

@@ -1,0 +1,232 @@
+"""Circuit layer: execution engines, gate providers, entanglers, readout — against closed forms
+and a second, naive engine (full 2^n / d^n matrices built with np.kron)."""
+
+import numpy as np
+import pytest
+import scipy.linalg
+
+from cryoctl.circuit import (
+    CZ, Circuit, ExactProvider, IdealQuantizer, Readout, Rot, TableProvider, adjoint_vjp, code_shift,
+    cz_diagonal, density_matrix, exact_table, expect, generator, populations, ring, rotation,
+    shift_jacobian, statevector, unitary_to_superop,
+)
+from cryoctl.circuit.providers import frame_rz
+from cryoctl.errors import CryoctlError
+
+
+def small_circuit(n=3):
+    gates = [Rot("y", q, "x", q) for q in range(n)]
+    k = 0
+    for _ in range(2):
+        for q in range(n):
+            for a in ("x", "y", "z"):
+                gates.append(Rot(a, q, "p", k))
+                k += 1
+        gates += ring(n)
+    return Circuit(n, tuple(gates))
+
+
+def naive_state(circuit, x, theta, d):
+    """Second engine: full-register matrices via np.kron, one sample, one parameter set."""
+    n = circuit.n_qubits
+    psi = np.zeros(d**n, complex)
+    psi[0] = 1
+    for g in circuit.gates:
+        if isinstance(g, Rot):
+            ang = x[g.index] if g.source == "x" else theta[g.index]
+            mats = [rotation(g.axis, ang, d) if q == g.qubit else np.eye(d) for q in range(n)]
+            full = mats[0]
+            for m in mats[1:]:
+                full = np.kron(full, m)
+            psi = full @ psi
+        else:
+            psi = cz_diagonal([(g.a, g.b)], n, d).reshape(-1) * psi
+    return psi
+
+
+@pytest.mark.parametrize("axis", ["x", "y", "z"])
+def test_rotation_is_exp_of_generator_and_identity_on_leakage(axis):
+    theta = 0.731
+    u = rotation(axis, theta, 3)
+    ref = scipy.linalg.expm(-0.5j * theta * generator(axis, 2))
+    assert np.allclose(u[:2, :2], ref, atol=1e-14)
+    assert u[2, 2] == 1 and np.all(u[2, :2] == 0) and np.all(u[:2, 2] == 0)
+
+
+def test_cz_phase_only_on_11_and_identity_on_leakage():
+    diag = cz_diagonal([(0, 1)], 2, 3)
+    expected = np.ones((3, 3))
+    expected[1, 1] = -1
+    assert np.array_equal(diag, expected)
+
+
+@pytest.mark.parametrize("d", [2, 3])
+def test_statevector_matches_naive_kron_engine(d):
+    rng = np.random.default_rng(3)
+    c = small_circuit(3)
+    x = rng.uniform(0, np.pi, (4, 3))
+    th = rng.uniform(-np.pi, np.pi, (2, c.n_params))
+    psi = statevector(c, ExactProvider(d), x, th).reshape(2, 4, -1)
+    for p in range(2):
+        for b in range(4):
+            assert np.allclose(psi[p, b], naive_state(c, x[b], th[p], d), atol=1e-12)
+
+
+@pytest.mark.parametrize("d", [2, 3])
+def test_density_matrix_matches_statevector(d):
+    rng = np.random.default_rng(4)
+    c = small_circuit(3)
+    x = rng.uniform(0, np.pi, (3, 3))
+    th = rng.uniform(-np.pi, np.pi, (2, c.n_params))
+    psi = statevector(c, ExactProvider(d), x, th).reshape(2, 3, -1)
+    rho = density_matrix(c, ExactProvider(d), x, th)
+    assert np.allclose(rho, psi[..., :, None] * psi[..., None, :].conj(), atol=1e-12)
+
+
+def test_channel_table_equals_unitary_table_on_density_path():
+    rng = np.random.default_rng(5)
+    c = small_circuit(3)
+    x = rng.uniform(0, np.pi, (3, 3))
+    th = rng.uniform(-np.pi, np.pi, c.n_params)
+    pu = TableProvider(exact_table(6, levels=3, n_qubits=3))
+    pc = TableProvider(exact_table(6, levels=3, n_qubits=3, kind="channel"))
+    assert np.allclose(expect(c, pu, x, th), expect(c, pc, x, th), atol=1e-12)
+
+
+def test_single_qubit_closed_form_and_readout_affine_map():
+    c = Circuit(2, (Rot("y", 0, "x", 0), Rot("x", 1, "x", 1)))
+    x = np.array([[0.3, 1.1], [2.0, -0.4]])
+    z = expect(c, ExactProvider(3), x)[0]
+    assert np.allclose(z, np.cos(x), atol=1e-14)
+    r = Readout(p01=0.02, p10=0.05)
+    zr = expect(c, ExactProvider(3), x, readout=r)[0]
+    assert np.allclose(zr, (0.05 - 0.02) + (1 - 0.07) * np.cos(x), atol=1e-14)
+
+
+def test_leaked_population_reads_as_one():
+    # A "gate table" whose x-op sends |0> to |2>: <Z> must be -1 (leakage read as 1).
+    t = exact_table(3, levels=3, n_qubits=1)
+    swap02 = np.eye(3, dtype=complex)[[2, 1, 0]]
+    t.ops["x"][0][:] = swap02
+    c = Circuit(1, (Rot("x", 0, "p", 0),))
+    z = expect(c, TableProvider(t), None, [0.4])
+    assert np.allclose(z, -1.0)
+
+
+def test_cz_depolarizing_closed_form():
+    """After CZ + depolarizing p on a product state: <Z_a> = (1 - p) cos(x_a) (CZ is diagonal)."""
+    c = Circuit(3, (Rot("y", 0, "x", 0), Rot("y", 1, "x", 1), Rot("y", 2, "x", 2), CZ(0, 1)))
+    x = np.array([[0.4, 1.3, 2.2]])
+    for d in (2, 3):
+        z = expect(c, ExactProvider(d), x, cz_error=0.2)[0, 0]
+        assert np.allclose(z, [0.8 * np.cos(0.4), 0.8 * np.cos(1.3), np.cos(2.2)], atol=1e-13)
+    with pytest.raises(CryoctlError):
+        populations(c, ExactProvider(2), x, mode="statevector", cz_error=0.1)
+
+
+def test_populations_normalised_and_batched_over_params_and_samples():
+    c = small_circuit(4)
+    rng = np.random.default_rng(0)
+    pops = populations(c, ExactProvider(3), rng.uniform(0, 3, (7, 4)), rng.uniform(-3, 3, (5, c.n_params)))
+    assert pops.shape == (5, 7, 3, 3, 3, 3)
+    assert np.allclose(pops.sum(axis=(2, 3, 4, 5)), 1.0)
+
+
+def test_shots_are_seeded_unbiased_and_shrink_like_one_over_sqrt_k():
+    c = Circuit(2, (Rot("y", 0, "x", 0), Rot("y", 1, "x", 1), CZ(0, 1)))
+    x = np.tile([[1.0, 2.0]], (400, 1))
+    r = Readout(0.01, 0.03, shots=200)
+    z1 = expect(c, ExactProvider(2), x, readout=r, rng=np.random.default_rng(7))[0]
+    z2 = expect(c, ExactProvider(2), x, readout=r, rng=np.random.default_rng(7))[0]
+    assert np.array_equal(z1, z2)
+    exact = expect(c, ExactProvider(2), x, readout=Readout(0.01, 0.03))[0, 0]
+    # 400 independent 200-shot estimates: mean within 4 standard errors, variance ~ (1 - Z^2)/K
+    var = (1 - exact**2) / 200
+    assert np.all(np.abs(z1.mean(axis=0) - exact) < 4 * np.sqrt(var / 400))
+    assert np.allclose(z1.var(axis=0), var, rtol=0.25)
+    with pytest.raises(CryoctlError):
+        expect(c, ExactProvider(2), x, readout=r)  # shots need an explicit Generator
+
+
+def test_ideal_quantizer_grid_and_wrap():
+    q = IdealQuantizer(3)
+    assert q.angle_per_code == pytest.approx(np.pi / 4)
+    codes = q.to_codes(np.array([0.0, 0.39, 0.40, np.pi - 1e-9, -np.pi, 3 * np.pi / 4 + 2 * np.pi]))
+    assert codes.tolist() == [0, 0, 1, -4, -4, 3]
+    assert q.wrap_codes(np.array([4, 5, -5])).tolist() == [-4, -3, 3]
+    assert np.allclose(q.ops("y", 0, 0.5), rotation("y", np.pi / 4))
+    with pytest.raises(CryoctlError):
+        IdealQuantizer(0)
+
+
+def test_table_provider_matches_ideal_quantizer_and_frame_rz_convention():
+    rng = np.random.default_rng(1)
+    c = small_circuit(3)
+    x = rng.uniform(0, np.pi, (5, 3))
+    th = rng.uniform(-np.pi, np.pi, (3, c.n_params))
+    t = exact_table(5, levels=2, n_qubits=3, phase_bits=5)
+    assert np.allclose(expect(c, TableProvider(t), x, th), expect(c, IdealQuantizer(5), x, th), atol=1e-12)
+    assert np.allclose(frame_rz(0.7, 2), rotation("z", 0.7, 2))
+    with pytest.raises(CryoctlError):
+        t.lookup("x", 0, np.array([99]))
+
+
+def test_adjoint_equals_finite_difference_on_d_levels():
+    rng = np.random.default_rng(2)
+    c = small_circuit(3)
+    x = rng.uniform(0, np.pi, (4, 3))
+    th = rng.uniform(-np.pi, np.pi, (2, c.n_params))
+    w = rng.normal(size=(2, 4, 3))
+    _, g = adjoint_vjp(c, ExactProvider(3), x, th, w)
+    eps = 1e-6
+    m = c.n_params
+    for p in range(2):
+        sets = np.repeat(th[p][None], 2 * m, axis=0)
+        sets[np.arange(m), np.arange(m)] += eps
+        sets[m + np.arange(m), np.arange(m)] -= eps
+        e = (expect(c, ExactProvider(3), x, sets) * w[p]).sum(axis=(1, 2))
+        assert np.allclose(g[p], (e[:m] - e[m:]) / (2 * eps), atol=1e-7)
+
+
+def test_code_grid_shift_generalised_rule_is_exact_and_textbook_rule_is_biased():
+    """pi/2 not a whole number of codes (pi pulse at 0.9 of full scale): s != pi/2."""
+    rng = np.random.default_rng(3)
+    c = small_circuit(2)
+    x = rng.uniform(0, np.pi, (3, 2))
+    bits = 6
+    apc = np.pi / (0.9 * 2 ** (bits - 1))  # pi_code = 28.8 codes
+    prov = TableProvider(exact_table(bits, levels=2, n_qubits=2, angle_per_code=apc, phase_bits=32))
+    k, s = code_shift(prov)
+    assert k == 14 and s != pytest.approx(np.pi / 2)
+    # on the code grid, and theta +- s inside [-pi, pi): 2 pi is not a whole number of codes here, so
+    # a wrapped angle would land off the grid (that is the hardware's business, not the rule's)
+    th = prov.realized_angles(rng.uniform(-1.4, 1.4, c.n_params))
+    x = prov.realized_angles(x)  # data angles go through codes too
+    _, jac = shift_jacobian(c, prov, x, th)
+    w = rng.normal(size=(3, 2))
+    _, g = adjoint_vjp(c, ExactProvider(2), x, th, w[None])  # exact derivative at the grid point
+    ps = np.einsum("mbn,bn->m", jac, w)
+    assert np.allclose(ps, g[0], atol=1e-8)
+    textbook = ps * np.sin(s)  # what dividing by 2 instead of 2 sin(s) would give: biased by sin(s)
+    assert 1 - np.sin(s) > 9e-4
+    assert not np.allclose(textbook, g[0], rtol=5e-4, atol=1e-12)
+
+
+def test_bad_inputs_raise_cryoctl_error():
+    c = small_circuit(2)
+    with pytest.raises(CryoctlError) as e:
+        expect(c, ExactProvider(2), np.zeros((2, 1)), np.zeros(c.n_params))
+    assert e.value.field == "x"
+    with pytest.raises(CryoctlError):
+        Circuit(2, (CZ(0, 2),))
+    with pytest.raises(CryoctlError):
+        Readout(p01=0.7)
+    with pytest.raises(CryoctlError):
+        rotation("w", 0.1)
+
+
+def test_superop_row_major_convention():
+    u = rotation("x", 0.9, 3)
+    rho = np.diag([0.5, 0.3, 0.2]).astype(complex)
+    s = unitary_to_superop(u)
+    assert np.allclose((s @ rho.reshape(-1)).reshape(3, 3), u @ rho @ u.conj().T)
