@@ -2,7 +2,7 @@
 
 - ``study run SPEC``: run every point of a study spec not yet finished in its store (default
   ``<spec dir>/<spec name>.sqlite``); local process pool (``--workers``) or a Dask cluster
-  (``--scheduler tcp://host:8786``). Safe to interrupt or kill: re-running resumes. Exit status 1 if
+  (``--scheduler tcp://host:8786``). Safe to interrupt or kill: re-running resumes. Exit status 2 if
   any point errored (errors are stored and retried by the next run).
 - ``study status SPEC``: done / error / pending counts, and the errored points with their messages.
 - ``report STORE -o DIR``: self-contained HTML report plus CSV/JSON.
@@ -20,6 +20,7 @@ from rich.table import Table
 
 from cryoctl.cli import app
 from cryoctl.cli.common import JsonOpt, SetOpt, console, err_console, print_json, profile_from_cli
+from cryoctl.errors import CryoctlError
 from cryoctl.report import COMPARE_ROWS, build_report, compare_profiles
 from cryoctl.study import default_store_path, load_study_spec, run_study, study_status
 
@@ -65,7 +66,10 @@ def run_cmd(
         for key, msg in list(summary.error_messages.items())[:20]:
             console.print(f"  [red]error[/] {key}: {escape(msg.splitlines()[0] if msg else '')}")
     if summary.errors or summary.lost:
-        raise typer.Exit(1)
+        # main() turns this into a message on stderr and a non-zero exit status (scripts notice).
+        raise CryoctlError(
+            f"{summary.errors} errored and {summary.lost} lost of {summary.points} points (errors are stored: "
+            f"'cryoctl study status {spec_path}' lists them; re-running retries them)", field=str(spec_path))
 
 
 @study_app.command("status")
