@@ -249,3 +249,17 @@ def test_bad_inputs_name_the_field():
         build_gate_table(p, engine="nope")
     with pytest.raises(CryoctlError, match="n_noise_draws"):
         build_gate_table(p, n_noise_draws=0)
+
+
+def test_noise_with_decoherence_factorization_matches_exact_monte_carlo():
+    """E_noise S_dec vs every noise draw through Lindblad: the cross term is (noise) x (T/T1) small."""
+    p = _profile(4, count=1, dac={"noise_v_per_sqrt_hz": 1e-7, "jitter_rms_ps": 5.0},
+                 qubits={"t1_us": 2.0, "t2_us": 3.0})
+    cal = calibrate(p, use_cache=False)
+    fast = build_gate_table(p, n_noise_draws=16, calibration=cal)
+    exact = build_gate_table(p, n_noise_draws=16, calibration=cal, exact=True)
+    f_fast = code_metrics(fast, "x", 0)["fidelity"]
+    f_exact = code_metrics(exact, "x", 0)["fidelity"]
+    assert 1e-3 < 1 - f_exact.mean() < 0.1
+    np.testing.assert_allclose(f_fast, f_exact, atol=1e-5)
+    np.testing.assert_allclose(fast.ops["y"], exact.ops["y"], atol=1e-3)

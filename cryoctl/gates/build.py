@@ -39,11 +39,13 @@ def build_gate_table(
     calibration: Calibration | None = None,
     cache_dir=None,
     progress=None,
+    exact: bool = False,
 ) -> GateTable:
     """Realized operation for every code, axis and qubit of ``profile`` (see module docstring).
 
     ``calibration`` defaults to :func:`~cryoctl.gates.calibration.calibrate` (cached in
-    ``cache_dir``). ``progress(done, total)`` is called after each (qubit, axis) if given.
+    ``cache_dir``). ``progress(done, total)`` is called after each (qubit, axis) if given. ``exact``: see
+    :func:`~cryoctl.gates.realize.realize` (noise x decoherence factorization).
     """
     if n_noise_draws < 1:
         raise CryoctlError(f"expected n_noise_draws >= 1, got {n_noise_draws}", field="n_noise_draws")
@@ -62,7 +64,7 @@ def build_gate_table(
             rng = np.random.default_rng([seed, q, a]) if kind == "channel" else None
             ops[axis].append(
                 realize(drive, codes, axis, float(cal.drag_beta[q, a]), engine=eng, kind=kind, rng=rng,
-                        n_draws=n_noise_draws)
+                        n_draws=n_noise_draws, exact=exact)
             )
             if progress is not None:
                 progress(q * len(AXES) + a + 1, total)
@@ -80,6 +82,7 @@ def build_gate_table(
             "engine": engine,
             "seed": int(seed),
             "n_noise_draws": int(n_noise_draws) if kind == "channel" else 0,
+            "noise_x_decoherence": "exact" if exact else "factorized",
             "code_version": CODE_VERSION,
             "amplitude_mode": profile.pulse.amplitude_mode,
             "pi_error": cal.pi_error.tolist(),
