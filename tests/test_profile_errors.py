@@ -295,3 +295,10 @@ def test_bad_override_containers():
 def test_bad_profile_references(ref):
     with pytest.raises(CryoctlError):
         load_profile(ref)
+
+
+@pytest.mark.parametrize("name", ["a\x00b.csv", "x" * 5000 + ".csv", "."])
+def test_unopenable_inl_csv_names(tmp_path, name):
+    p = tmp_path / "p.yaml"
+    p.write_text(f"name: p\ndac: {{bits: 2, inl_table_csv: {name!r}}}\n".replace("'", '"').replace("\x00", "\\0"))
+    expect_error(load_profile, p, names=["dac.inl_table_csv", "cannot read INL table"])

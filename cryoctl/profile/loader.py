@@ -131,11 +131,10 @@ def _resolve_inl_csv(doc: dict[str, Any], path: Path) -> None:
         raise CryoctlError(f"expected a CSV file name, got {reprlib.repr(ref)}", field=field)
     if "inl_table_lsb" in dac:
         raise CryoctlError("give either inl_table_csv or inl_table_lsb, not both", field=field)
-    csv_path = (path.parent / ref).resolve()
     try:
-        with csv_path.open(newline="", encoding="utf-8") as fh:
+        with (path.parent / ref).resolve().open(newline="", encoding="utf-8") as fh:
             rows = [r for r in csv.reader(fh) if r and not r[0].lstrip().startswith("#")]
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+    except (OSError, ValueError, csv.Error) as exc:  # ValueError: UnicodeDecodeError, NUL in the name
         raise CryoctlError(f"cannot read INL table {ref!r} ({exc.__class__.__name__})", field=field) from None
     values = []
     for i, row in enumerate(rows):
