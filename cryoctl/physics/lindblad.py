@@ -39,7 +39,7 @@ from cryoctl.physics.hamiltonian import drift, drive_operators, lowering
 
 NS_PER_US = 1e3
 _TAYLOR_ORDER = 18  # remainder <= ||A||^19 / 19! ~ 8e-18 at ||A||_1 <= 1
-_CHUNK_ELEMENTS = 1 << 22  # complex numbers per working stack (64 MiB) when building channels
+_CHUNK_ELEMENTS = 1 << 22  # matrix elements per working stack (32 MiB of float64) when building channels
 
 
 def dephasing_rate(t1_us: float | None, t2_us: float | None) -> float:
