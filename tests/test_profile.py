@@ -299,3 +299,11 @@ def test_numeric_field_detection_covers_optional_and_constrained_types():
     assert _numeric(int) and _numeric(float) and _numeric(float | None) and _numeric(tuple[float, ...] | None)
     assert _numeric(typing.Annotated[float, "x"])
     assert not _numeric(str) and not _numeric(typing.Literal["a"]) and not _numeric(str | None)
+
+
+def test_readme_example_profile_loads(tmp_path):
+    """The user-profile example in hw_profiles/README.md works as documented."""
+    text = (SHIPPED_DIR / "README.md").read_text()
+    block = text.split("```yaml\n", 1)[1].split("```", 1)[0]
+    p = load_profile(write(tmp_path / "my_chip.yaml", block))
+    assert p.name == "my_chip" and p.dac.bits == 6 and p.dac.unit_mismatch_sigma == 0.05 and p.dac.mismatch_seed == 7
