@@ -29,10 +29,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from cryoctl.circuit.description import CZ, Circuit, Rot
+from cryoctl.circuit.description import Circuit
 from cryoctl.circuit.ops import cz_diagonal
 from cryoctl.circuit.readout import Readout, expect_z, z_exact
-from cryoctl.circuit.simulate import _prepare, apply_1q, populations
+from cryoctl.circuit.simulate import _blocks, _prepare, apply_1q, block_ops, populations
 from cryoctl.errors import CryoctlError
 
 
@@ -50,7 +50,15 @@ def _level_z(d: int) -> np.ndarray:
 
 
 def adjoint_vjp(circuit: Circuit, provider, x, params, weights, *, readout: Readout | None = None):
-    """(E, grad): E = <Z_q> read out exactly (P, B, n); grad (P, n_params) of sum w * E."""
+    """(E, grad): E = <Z_q> read out exactly (P, B, n); grad (P, n_params) of sum w * E.
+
+    Block-fused: the single-qubit gates of a block are fused per qubit, U_q = u_k ... u_1, so the
+    backward sweep undoes one matrix per qubit and block. The derivative of gate j inside U_q uses the
+    generator moved to the end of the block, G'_j = S_j G_j S_j^dag with S_j = u_k ... u_(j+1):
+    dU_q/dtheta_j = (-i/2) G'_j U_q, hence dE/dtheta_j = Im <lambda| G'_j |phi> with phi, lambda taken
+    after the block, and <lambda|G'|phi> = sum_ab G'_ab M_ab with the reduced transition matrix
+    M_ab = sum_rest conj(lambda_(..a..)) phi_(..b..) (gates on other qubits commute with G').
+    """
     if not getattr(provider, "supports_adjoint", False) or provider.kind != "unitary":
         raise CryoctlError("the adjoint gradient needs exact (or ideally quantized) unitary rotations",
                            field="gradient")
@@ -61,20 +69,32 @@ def adjoint_vjp(circuit: Circuit, provider, x, params, weights, *, readout: Read
     n, d = circuit.n_qubits, provider.levels
     P, B = params.shape[0], x.shape[0]
     D = d**n
-    gates = circuit.gates
-    ops = []
+    gens = {a: provider.generator(a) for a in ("x", "y", "z")}
     psi = np.zeros((P, B, D), dtype=np.complex128)
     psi[:, :, 0] = 1.0
-    for g in gates:
-        if isinstance(g, Rot):
-            ang = params[:, g.index][:, None] if g.source == "p" else x[:, g.index][None, :]
-            u = provider.ops(g.axis, g.qubit, ang)  # provider quantizes; shape (P|1, B|1, d, d)
-            ops.append(u)
-            psi = apply_1q(psi, u, g.qubit, n, d)
-        else:
-            diag = cz_diagonal([(g.a, g.b)], n, d).reshape(-1)
-            ops.append(diag)
+    record = []  # per block: ("cz", diag) or ("rot", {q: (U_q, [(param index, G'), ...])})
+    for kind, items in _blocks(circuit):
+        if kind == "cz":
+            diag = cz_diagonal(items, n, d).reshape(-1)
             psi = psi * diag
+            record.append(("cz", diag))
+            continue
+        per_q: dict[int, list] = {}
+        for g, u in zip(items, block_ops(items, provider, x, params)):
+            per_q.setdefault(g.qubit, []).append((g, u))
+        fused = {}
+        for q, seq in per_q.items():
+            suffix = None  # S_j = u_k ... u_(j+1), built from the last gate backwards
+            derivs = []
+            for g, u in reversed(seq):
+                if g.source == "p":
+                    gj = gens[g.axis]
+                    gp = gj[None, None] if suffix is None else suffix @ gj @ np.conj(np.swapaxes(suffix, -1, -2))
+                    derivs.append((g.index, gp))
+                suffix = u if suffix is None else suffix @ u
+            fused[q] = (suffix, derivs)
+            psi = apply_1q(psi, suffix, q, n, d)
+        record.append(("rot", fused))
     pops = (psi.real**2 + psi.imag**2).reshape((P, B) + (d,) * n)
     e = (readout.p10 - readout.p01) + readout.gain * z_exact(pops, n)
     w = np.broadcast_to(np.asarray(weights, dtype=float), (P, B, n)) * readout.gain
@@ -86,18 +106,22 @@ def adjoint_vjp(circuit: Circuit, provider, x, params, weights, *, readout: Read
         obs = obs + w[:, :, q].reshape((P, B) + (1,) * n) * zl.reshape(shape)
     lam = psi * obs.reshape(P, B, D)
     grad = np.zeros((P, circuit.n_params))
-    gens = {a: provider.generator(a) for a in ("x", "y", "z")}
-    for g, u in zip(reversed(gates), reversed(ops)):
-        if isinstance(g, Rot):
-            if g.source == "p":
-                gphi = apply_1q(psi, gens[g.axis][None, None], g.qubit, n, d)
-                grad[:, g.index] += np.einsum("pbk,pbk->p", lam.conj(), gphi).imag
-            udag = np.conj(np.swapaxes(u, -1, -2))
-            psi = apply_1q(psi, udag, g.qubit, n, d)
-            lam = apply_1q(lam, udag, g.qubit, n, d)
-        else:
-            psi = psi * u
-            lam = lam * u
+    for bi in range(len(record) - 1, -1, -1):
+        kind, rec = record[bi]
+        if kind == "cz":
+            psi, lam = psi * rec, lam * rec
+            continue
+        for q, (u, derivs) in rec.items():
+            if derivs:
+                lv = lam.reshape(P, B, d**q, d, -1)
+                pv = psi.reshape(P, B, d**q, d, -1)
+                m = np.einsum("pblar,pblcr->pbac", lv.conj(), pv)
+                for idx, gp in derivs:
+                    grad[:, idx] += np.einsum("pbac,pbac->p", np.broadcast_to(gp, m.shape), m).imag
+            if bi > 0:  # nothing left to undo before the first block
+                udag = np.conj(np.swapaxes(u, -1, -2))
+                psi = apply_1q(psi, udag, q, n, d)
+                lam = apply_1q(lam, udag, q, n, d)
     return e, grad
 
 

@@ -55,6 +55,7 @@ class ExactProvider:
     levels: int = 2
     kind: str = "unitary"
     quantized = False
+    qubit_independent = True
     angle_per_code = None
     label = "float"
 
@@ -80,6 +81,7 @@ class IdealQuantizer:
     levels: int = 2
     kind: str = "unitary"
     quantized = True
+    qubit_independent = True
 
     def __post_init__(self):
         if not isinstance(self.bits, (int, np.integer)) or not 1 <= self.bits <= 30:

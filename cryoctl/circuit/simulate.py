@@ -68,10 +68,32 @@ def _blocks(circuit: Circuit):
     return blocks
 
 
+def block_ops(block: list[Rot], provider, x, params) -> list[np.ndarray]:
+    """Operations of every rotation in a block, shaped (P,1,..) / (1,B,..).
+
+    Providers whose gates do not depend on the qubit (``qubit_independent``) are called once per
+    (axis, source) with all the block's angles stacked, instead of once per gate.
+    """
+    if not getattr(provider, "qubit_independent", False):
+        return [_gate_op(g, provider, x, params) for g in block]
+    out: list = [None] * len(block)
+    groups: dict[tuple[str, str], list[int]] = {}
+    for i, g in enumerate(block):
+        groups.setdefault((g.axis, g.source), []).append(i)
+    for (axis, src), members in groups.items():
+        cols = [block[i].index for i in members]
+        if src == "p":
+            ops = provider.ops(axis, 0, params[:, cols])[:, None]  # (P, 1, k, d, d)
+        else:
+            ops = provider.ops(axis, 0, x[:, cols])[None, :]  # (1, B, k, d, d)
+        for j, i in enumerate(members):
+            out[i] = ops[:, :, j]
+    return out
+
+
 def _fuse(block: list[Rot], provider, x, params, n: int, superop: bool) -> dict[int, np.ndarray]:
     fused: dict[int, np.ndarray] = {}
-    for g in block:
-        op = _gate_op(g, provider, x, params)
+    for g, op in zip(block, block_ops(block, provider, x, params)):
         if superop and op.shape[-1] == provider.levels:
             op = unitary_to_superop(op)
         fused[g.qubit] = op if g.qubit not in fused else op @ fused[g.qubit]
