@@ -69,3 +69,19 @@ def test_import_linter_contract():
         pytest.skip("import-linter not installed")
     r = subprocess.run([str(exe)], cwd=PKG.parent, capture_output=True, text=True)
     assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_cli_exit_code_of_typer_exit_is_returned():
+    """A command that ends with typer.Exit(3) makes main() return 3 (not 0)."""
+    import typer
+
+    from cryoctl.cli import app, main
+
+    @app.command("_exit_probe", hidden=True)
+    def _probe() -> None:
+        raise typer.Exit(3)
+
+    try:
+        assert main(["_exit_probe"]) == 3
+    finally:
+        app.registered_commands[:] = [c for c in app.registered_commands if c.name != "_exit_probe"]

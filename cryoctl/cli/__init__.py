@@ -31,7 +31,8 @@ def main(argv: list[str] | None = None) -> int:
     from cryoctl.cli.common import err_console
 
     try:
-        app(args=argv, standalone_mode=False)
+        # standalone_mode=False: click returns the exit code of typer.Exit instead of calling sys.exit
+        rc = app(args=argv, standalone_mode=False)
     except CryoctlError as exc:
         # escape: user text in the message ("[/x]" in a file name or value) must not be read as markup
         err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, markup=True)
@@ -51,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
         if isinstance(exc, click.exceptions.Exit):
             return exc.exit_code
         raise
-    return 0
+    return rc if isinstance(rc, int) else 0
 
 
 def _console_main() -> None:
