@@ -12,7 +12,6 @@ channel pair, identical for the same profile + seed (bit-identical tables).
 
 from __future__ import annotations
 
-import io
 import json
 import zipfile
 
@@ -165,9 +164,3 @@ def load_or_build(
     save_table(table, path)
     return table
 
-
-def table_bytes(table: GateTable) -> bytes:
-    """The .npz bytes of a table (for hashing / comparing builds)."""
-    buf = io.BytesIO()
-    np.savez(buf, **{f"ops_{k}": v for k, v in table.ops.items()})
-    return buf.getvalue()
