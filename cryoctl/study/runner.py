@@ -129,7 +129,7 @@ class _DaskBackend(_Backend):
     def results(self) -> Iterator[dict[str, Any]]:
         from distributed import as_completed as dask_as_completed
 
-        for fut in dask_as_completed(list(self.futures)):
+        for fut in dask_as_completed(list(self.futures), loop=self.client.loop):
             try:
                 yield fut.result()
             except Exception as exc:  # KilledWorker, lost connection: the point is not stored, a re-run retries it
@@ -150,6 +150,7 @@ def run_study(
     console: Console | None = None,
     busy_timeout_s: float = 5.0,
     source: str = "<study>",
+    scheduler_timeout_s: float = 10.0,
 ) -> RunSummary:
     """Run every point of ``spec`` not already finished in ``store``; returns what happened.
 
@@ -183,7 +184,7 @@ def run_study(
         if not payloads:
             backend: _Backend = _Backend([])
         elif scheduler:
-            backend = _DaskBackend(payloads, scheduler)
+            backend = _DaskBackend(payloads, scheduler, scheduler_timeout_s)
         elif workers <= 1:
             backend = _Backend(payloads)
         else:
