@@ -1,0 +1,194 @@
+"""Trainers: float, deterministic-quantized (``round``) and temperature-stochastic (``stochastic``).
+
+All trainers draw their initial angles theta_0 ~ U[-pi, pi) from the seed (a deliberately poor start,
+so that the deadlock meter and the accuracy gain are visible), shuffle mini-batches with the same
+Generator, and compute an update direction in angle units with SGD (delta = -lr g) or Adam
+(delta = -lr m_hat / (sqrt(v_hat) + eps), moments m, v are float optimizer state).
+
+- ``float``: theta <- theta + delta (infinite DAC precision).
+- ``round``: the parameters ARE integer codes c (no hidden float copy); the move in codes is
+  u = delta / step (step = angle_per_code) and c <- c + round(u). |u| < 1/2 moves nothing: with Adam,
+  |delta| ~ lr, so lr < step / 2 (e.g. lr 0.05 at 4 bits, step 0.39) deadlocks every parameter.
+- ``stochastic``: c <- c + floor(u) + xi, xi ~ Bernoulli(p(frac(u), T)) with the logistic family
+
+      p(f, T) = sigmoid(logit(f) / T) = f^(1/T) / (f^(1/T) + (1 - f)^(1/T)),   f = u - floor(u).
+
+  T = 1 gives p = f exactly: unbiased stochastic rounding, E[move] = u (the default). T -> 0 gives
+  p -> [f > 1/2], i.e. ``round``; T -> infinity gives p -> 1/2 (maximal exploration). Schedules:
+  ``constant`` T, or ``exponential`` T_e = max(T_min, T_0 * decay^e) (epoch e from 0).
+
+Codes are kept in range with the provider's ``wrap_codes`` (modular for the ideal quantizer:
+RP(theta + 2 pi) is RP(theta) up to a global phase).
+
+Every epoch logs the full-train loss, train and test accuracy and the deadlock meter: the fraction
+of parameter updates (steps x parameters) that changed the parameter (a code, for quantized trainers).
+Epoch 0 is the starting point.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from cryoctl.circuit.execute import expect
+from cryoctl.circuit.readout import Readout
+from cryoctl.errors import CryoctlError
+from cryoctl.qnn.gradients import loss_and_grad
+
+TRAINERS = ("float", "round", "stochastic")
+OPTIMIZERS = ("adam", "sgd")
+SCHEDULES = ("constant", "exponential")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    trainer: str = "float"
+    optimizer: str = "adam"
+    lr: float = 0.05
+    epochs: int = 30
+    batch_size: int = 16
+    seed: int = 0
+    temperature: float = 1.0
+    schedule: str = "constant"
+    decay: float = 0.9
+    t_min: float = 1e-3
+    gradient: str = "auto"
+    beta1: float = 0.9
+    beta2: float = 0.999
+    adam_eps: float = 1e-8
+
+    def __post_init__(self):
+        checks = [("trainer", self.trainer, TRAINERS), ("optimizer", self.optimizer, OPTIMIZERS),
+                  ("schedule", self.schedule, SCHEDULES)]
+        for name, val, allowed in checks:
+            if val not in allowed:
+                raise CryoctlError(f"unknown {name} {val!r}; expected one of {', '.join(allowed)}", field=name)
+        if not self.lr > 0:
+            raise CryoctlError(f"expected a positive learning rate, got {self.lr}", field="lr")
+        if self.epochs < 0 or self.batch_size < 1:
+            raise CryoctlError("expected epochs >= 0 and batch_size >= 1", field="epochs")
+        if self.temperature < 0:
+            raise CryoctlError(f"expected a temperature >= 0, got {self.temperature}", field="temperature")
+
+    def temperature_at(self, epoch: int) -> float:
+        if self.schedule == "constant":
+            return self.temperature
+        return max(self.t_min, self.temperature * self.decay**epoch)
+
+
+def move_probability(frac: np.ndarray, temperature: float) -> np.ndarray:
+    """p(f, T) = sigmoid(logit(f) / T); T = 1 -> p = f; T = 0 -> round-half-up step."""
+    f = np.asarray(frac, dtype=float)
+    if temperature == 0:
+        return np.where(f > 0.5, 1.0, np.where(f == 0.5, 0.5, 0.0))
+    with np.errstate(divide="ignore", over="ignore"):
+        a = 1.0 / temperature
+        return 1.0 / (1.0 + np.exp(a * (np.log1p(-f) - np.log(f))))
+
+
+def code_moves(u: np.ndarray, trainer: str, temperature: float, rng: np.random.Generator) -> np.ndarray:
+    """Integer code moves for requested moves u (codes): ``round`` or ``stochastic``."""
+    if trainer == "round":
+        return np.round(u).astype(np.int64)
+    base = np.floor(u)
+    extra = rng.random(u.shape) < move_probability(u - base, temperature)
+    return base.astype(np.int64) + extra
+
+
+@dataclass
+class TrainResult:
+    angles: np.ndarray  # final parameter angles (codes * step for quantized trainers)
+    codes: np.ndarray | None
+    history: list[dict]
+    config: TrainConfig
+    provider_label: str
+    bits: int | None
+    angle_per_code: float | None
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def final(self) -> dict:
+        return self.history[-1]
+
+    @property
+    def start(self) -> dict:
+        return self.history[0]
+
+
+class _Adam:
+    def __init__(self, m, cfg: TrainConfig):
+        self.m, self.v, self.t, self.cfg = np.zeros(m), np.zeros(m), 0, cfg
+
+    def step(self, g):
+        c = self.cfg
+        self.t += 1
+        self.m = c.beta1 * self.m + (1 - c.beta1) * g
+        self.v = c.beta2 * self.v + (1 - c.beta2) * g * g
+        mh = self.m / (1 - c.beta1**self.t)
+        vh = self.v / (1 - c.beta2**self.t)
+        return -c.lr * mh / (np.sqrt(vh) + c.adam_eps)
+
+
+def accuracy(model, provider, x, y, angles, *, readout: Readout | None = None, cz_error: float = 0.0,
+             rng: np.random.Generator | None = None) -> tuple[float, float]:
+    """(accuracy, mean cross-entropy) of one parameter set on (x, y)."""
+    z = expect(model.circuit, provider, x, angles, readout=readout, cz_error=cz_error, rng=rng)[0]
+    loss, _ = model.loss_and_dz(z, y)
+    return float(np.mean(model.predict(z) == y)), float(loss)
+
+
+def train(model, dataset, provider, config: TrainConfig = TrainConfig(), *, readout: Readout | None = None,
+          cz_error: float = 0.0, init_angles: np.ndarray | None = None) -> TrainResult:
+    """Train ``model`` on ``dataset`` with gates from ``provider`` (see module docstring)."""
+    cfg = config
+    rng = np.random.default_rng(cfg.seed)
+    m = model.n_params
+    theta0 = rng.uniform(-np.pi, np.pi, m) if init_angles is None else np.asarray(init_angles, float).copy()
+    quantized = cfg.trainer != "float"
+    if quantized and not provider.quantized:
+        raise CryoctlError(f"trainer {cfg.trainer!r} needs a quantized provider (bits / profile)", field="trainer")
+    if quantized:
+        step = provider.angle_per_code
+        codes = provider.to_codes(theta0)
+        angles_of = lambda: codes * step  # noqa: E731  (codes are the only state)
+    else:
+        theta = theta0
+        angles_of = lambda: theta  # noqa: E731
+    adam = _Adam(m, cfg) if cfg.optimizer == "adam" else None
+    xtr, ytr, xte, yte = dataset.x_train, dataset.y_train, dataset.x_test, dataset.y_test
+    kw = dict(readout=readout, cz_error=cz_error, rng=rng)
+
+    def log(epoch, changed, steps, temp):
+        tr_acc, tr_loss = accuracy(model, provider, xtr, ytr, angles_of(), **kw)
+        te_acc, _ = accuracy(model, provider, xte, yte, angles_of(), **kw)
+        return {"epoch": epoch, "loss": tr_loss, "train_acc": tr_acc, "test_acc": te_acc,
+                "changed_frac": changed / max(steps * m, 1), "temperature": temp}
+
+    history = [log(0, 0, 0, None)]
+    n = len(ytr)
+    for epoch in range(1, cfg.epochs + 1):
+        temp = cfg.temperature_at(epoch - 1) if cfg.trainer == "stochastic" else None
+        order = rng.permutation(n)
+        changed, steps = 0, 0
+        for start in range(0, n, cfg.batch_size):
+            idx = order[start: start + cfg.batch_size]
+            _, g, _ = loss_and_grad(model, provider, xtr[idx], ytr[idx], angles_of(), method=cfg.gradient, **kw)
+            delta = adam.step(g) if adam else -cfg.lr * g
+            if quantized:
+                mv = code_moves(delta / step, cfg.trainer, temp, rng)
+                codes = provider.wrap_codes(codes + mv)
+                changed += int(np.count_nonzero(mv))
+            else:
+                theta = theta + delta
+                changed += int(np.count_nonzero(delta))
+            steps += 1
+        history.append(log(epoch, changed, steps, temp))
+    return TrainResult(angles=np.asarray(angles_of(), dtype=float), codes=codes.copy() if quantized else None,
+                       history=history, config=cfg, provider_label=provider.label,
+                       bits=getattr(provider, "bits", None), angle_per_code=provider.angle_per_code,
+                       extra={"init_angles": theta0})
+
+
+def config_dict(cfg: TrainConfig) -> dict:
+    return asdict(cfg)
