@@ -144,3 +144,18 @@ def test_angle_code_mapping():
     np.testing.assert_array_equal(angle_to_code(np.array([np.pi / 2, -np.pi, 0.01]), step, -32, 31), [14, -29, 0])
     with pytest.raises(CryoctlError):
         angle_per_code(0)
+
+
+@pytest.mark.parametrize("filt", [{"kind": "bessel", "order": 4, "cutoff_ghz": 0.3},
+                                  {"kind": "butterworth", "order": 6, "cutoff_ghz": 0.2}])
+def test_reconstruction_filter_tail_is_inside_the_window(filt):
+    """The window gets 1 leading and ceil(n / (f_c dt)) trailing idle samples; with the filter's DC gain
+    of 1 the pulse area (hence the two-level rotation angle) is that of the unfiltered pulse."""
+    plain = Drive(_profile(dac={"oversampling": 8}), 0)
+    filtered = Drive(_profile(dac={"oversampling": 8, "reconstruction_filter": filt}), 0)
+    assert filtered.n_samples == 40 + 1 + int(np.ceil(filt["order"] / filt["cutoff_ghz"]))
+    w0, _ = plain.omegas(np.array([100, -77]), "x", 0.0)
+    w1, _ = filtered.omegas(np.array([100, -77]), "x", 0.0)
+    np.testing.assert_allclose(w1.sum(axis=-1), w0.sum(axis=-1), rtol=1e-6)
+    assert np.abs(w1[:, -8:]).max() < 1e-5 * np.abs(w1).max()  # the tail has died out
+    assert not np.allclose(w1[:, 8:8 + 320], w0)  # but the shape is filtered

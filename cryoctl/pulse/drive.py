@@ -21,6 +21,9 @@ Dynamic errors (noise, jitter; :meth:`cryoctl.dac.Dac.perturb`) act on the sampl
 the zero-order hold (and reconstruction filter) maps it to the simulation grid dt_sim = dt /
 oversampling (:meth:`cryoctl.dac.Dac.hold`).
 
+With a reconstruction filter the pulse window is extended by idle samples so that the filter's
+tail is part of the gate (:func:`filter_tail_samples`).
+
 Drive gain. Volts become Rabi rates Omega = G v. G (rad/ns per V) is fixed by the line attenuation:
 the ideal continuous pi amplitude, for which the two-level pulse area is pi,
 
@@ -50,6 +53,21 @@ def drive_gain(profile: HardwareProfile) -> float:
     env = lifted_gaussian(p.duration_ns, p.sigma_ns, dac.dt_ns)
     v_pi = p.pi_amplitude_fraction * dac.full_scale_v
     return float(np.pi / (v_pi * dac.dt_ns * env.sum()))
+
+
+def filter_tail_samples(profile: HardwareProfile) -> int:
+    """Idle samples appended after the pulse so the reconstruction filter's tail is simulated.
+
+    A low-pass of order n and cutoff f_c delays and smears the pulse by a few n / (2 pi f_c); the
+    window is extended by ceil(n / (f_c dt)) samples (~ 2 pi times that) of idle output (envelope 0,
+    i.e. code 0), so the filtered pulse area is kept (DC gain 1). One idle sample is also put in
+    front, so the filter starts from the idle output rather than from the first pulse sample.
+    0 without a filter.
+    """
+    f = profile.dac.reconstruction_filter
+    if f is None:
+        return 0
+    return int(np.ceil(f.order / (f.cutoff_ghz * profile.dac.dt_ns)))
 
 
 def check_axis(axis: str) -> int:
@@ -87,8 +105,13 @@ class Drive:
         self.dac_i = Dac(spec, 2 * qubit)
         self.dac_q = Dac(spec, 2 * qubit + 1)
         self.mode = p.amplitude_mode
-        self.envelope = lifted_gaussian(p.duration_ns, p.sigma_ns, spec.dt_ns)
-        self.derivative = lifted_gaussian_derivative(p.duration_ns, p.sigma_ns, spec.dt_ns)
+        tail = filter_tail_samples(profile)
+        lead = np.zeros(1 if tail else 0)  # the filter's history is the idle output, not the first sample
+        pad = np.zeros(tail)
+        self.envelope = np.concatenate([lead, lifted_gaussian(p.duration_ns, p.sigma_ns, spec.dt_ns), pad])
+        self.derivative = np.concatenate(
+            [lead, lifted_gaussian_derivative(p.duration_ns, p.sigma_ns, spec.dt_ns), pad]
+        )
         self.gain = drive_gain(profile)
         self.dt_sim_ns = spec.dt_ns / spec.oversampling
         self.code_min, self.code_max = spec.code_min, spec.code_max
