@@ -1,0 +1,173 @@
+"""QNN layer units: data pipeline, gradients (analytic == shift == finite difference), stochastic
+rounding rule, serialization."""
+
+import gzip
+import struct
+
+import numpy as np
+import pytest
+
+from cryoctl.circuit import ExactProvider, IdealQuantizer, Readout
+from cryoctl.errors import CryoctlError
+from cryoctl.qnn import (
+    QNNModel, TrainConfig, build_circuit, code_moves, finite_difference, load_dataset, load_model,
+    loss_and_grad, model_document, move_probability, read_idx, save_model, train,
+)
+
+
+# ---------------------------------------------------------------- data
+def test_iris_split_stratified_and_scaling_fitted_on_train_only():
+    ds = load_dataset("iris", seed=3)
+    assert ds.x_train.shape == (105, 4) and ds.x_test.shape == (45, 4) and ds.n_classes == 3
+    assert np.bincount(ds.y_test).tolist() == [15, 15, 15]  # stratified
+    assert np.allclose(ds.x_train.min(axis=0), 0) and np.allclose(ds.x_train.max(axis=0), np.pi)
+    assert not (np.allclose(ds.x_test.min(axis=0), 0) and np.allclose(ds.x_test.max(axis=0), np.pi))
+    again = load_dataset("iris", seed=3)
+    assert np.array_equal(ds.x_test, again.x_test)
+    assert not np.array_equal(ds.x_test, load_dataset("iris", seed=4).x_test)
+
+
+def test_breast_cancer_pca_digits_and_moons():
+    bc = load_dataset("breast_cancer", seed=0)
+    assert bc.x_train.shape[1] == 4 and bc.n_classes == 2 and 0.5 < bc.meta["pca_explained_variance"] < 1
+    dg = load_dataset("digits", seed=0)
+    assert dg.n_classes == 4 and set(np.unique(dg.y_train)) == {0, 1, 2, 3}
+    mo = load_dataset("moons", seed=1, n_samples=100)
+    assert mo.x_train.shape == (70, 4) and np.all(mo.x_train[:, 2:] == 0)
+
+
+def test_unknown_dataset_is_a_cryoctl_error():
+    with pytest.raises(CryoctlError) as e:
+        load_dataset("cifar")
+    assert e.value.field == "dataset"
+
+
+def _idx_bytes(arr, code):
+    return struct.pack(">BBBB", 0, 0, code, arr.ndim) + struct.pack(">" + "i" * arr.ndim, *arr.shape) + arr.tobytes()
+
+
+def test_idx_loader_plain_and_gzip(tmp_path):
+    rng = np.random.default_rng(0)
+    imgs = rng.integers(0, 256, (60, 6, 6), dtype=np.uint8)
+    labels = np.repeat(np.arange(6, dtype=np.uint8), 10)
+    (tmp_path / "train-images-idx3-ubyte").write_bytes(_idx_bytes(imgs, 0x08))
+    (tmp_path / "train-labels-idx1-ubyte.gz").write_bytes(gzip.compress(_idx_bytes(labels, 0x08)))
+    (tmp_path / "t10k-images-idx3-ubyte.gz").write_bytes(gzip.compress(_idx_bytes(imgs[:30], 0x08)))
+    (tmp_path / "t10k-labels-idx1-ubyte").write_bytes(_idx_bytes(labels[::2], 0x08))
+    assert np.array_equal(read_idx(tmp_path / "train-images-idx3-ubyte"), imgs)
+    assert np.array_equal(read_idx(tmp_path / "train-labels-idx1-ubyte.gz"), labels)
+    ds = load_dataset("mnist", data_dir=tmp_path, seed=0)
+    assert ds.x_train.shape == (40, 4) and ds.n_classes == 4  # classes 0-3 of the 6
+    (tmp_path / "bad").write_bytes(b"\x01\x02\x03")
+    with pytest.raises(CryoctlError):
+        read_idx(tmp_path / "bad")
+    with pytest.raises(CryoctlError):
+        load_dataset("fashion_mnist")  # no data_dir
+
+
+# ---------------------------------------------------------------- gradients
+@pytest.mark.parametrize("ansatz", ["compact16", "deep48"])
+def test_adjoint_equals_parameter_shift_equals_finite_difference(ansatz):
+    ds = load_dataset("iris", seed=0)
+    model = QNNModel(ansatz, 4, 3)
+    th = np.random.default_rng(1).uniform(-np.pi, np.pi, model.n_params)
+    x, y = ds.x_train[:20], ds.y_train[:20]
+    la, ga, _ = loss_and_grad(model, ExactProvider(2), x, y, th, method="adjoint")
+    ls, gs, _ = loss_and_grad(model, ExactProvider(2), x, y, th, method="shift")
+    gf = finite_difference(model, ExactProvider(2), x, y, th, eps=1e-5)
+    assert la == pytest.approx(ls, abs=1e-14)
+    assert np.max(np.abs(ga - gs)) < 1e-12
+    assert np.max(np.abs(ga - gf)) < 1e-6
+    assert np.max(np.abs(ga)) > 1e-2  # not trivially zero
+
+
+def test_code_grid_shift_equals_adjoint_on_ideal_quantizer():
+    ds = load_dataset("iris", seed=0)
+    model = QNNModel("compact16", 4, 3)
+    q = IdealQuantizer(6)
+    th = q.realized_angles(np.random.default_rng(2).uniform(-np.pi, np.pi, 16))
+    _, ga, _ = loss_and_grad(model, q, ds.x_train[:10], ds.y_train[:10], th, method="adjoint")
+    _, gs, _ = loss_and_grad(model, q, ds.x_train[:10], ds.y_train[:10], th, method="shift")
+    assert np.max(np.abs(ga - gs)) < 1e-12
+
+
+def test_shift_gradient_with_shots_is_unbiased():
+    ds = load_dataset("iris", seed=0)
+    model = QNNModel("compact16", 4, 3)
+    th = np.random.default_rng(3).uniform(-np.pi, np.pi, 16)
+    x, y = ds.x_train[:8], ds.y_train[:8]
+    _, g_exact, _ = loss_and_grad(model, ExactProvider(2), x, y, th)
+    rng = np.random.default_rng(0)
+    gs = np.array([loss_and_grad(model, ExactProvider(2), x, y, th, readout=Readout(shots=4000), rng=rng)[1]
+                   for _ in range(20)])
+    # shot noise of the loss cotangent is second order; the mean of 20 repeats is close to exact
+    assert np.max(np.abs(gs.mean(axis=0) - g_exact)) < 0.02
+    with pytest.raises(CryoctlError):
+        loss_and_grad(model, ExactProvider(2), x, y, th, method="adjoint", readout=Readout(shots=10), rng=rng)
+
+
+def test_readout_readout_errors_scale_the_adjoint_gradient():
+    ds = load_dataset("iris", seed=0)
+    model = QNNModel("compact16", 4, 3)
+    th = np.random.default_rng(4).uniform(-np.pi, np.pi, 16)
+    r = Readout(0.02, 0.05)
+    _, ga, _ = loss_and_grad(model, ExactProvider(2), ds.x_train[:10], ds.y_train[:10], th, readout=r)
+    _, gs, _ = loss_and_grad(model, ExactProvider(2), ds.x_train[:10], ds.y_train[:10], th, readout=r,
+                             method="shift")
+    assert np.max(np.abs(ga - gs)) < 1e-12
+
+
+# ---------------------------------------------------------------- stochastic rounding
+def test_move_probability_family():
+    f = np.linspace(0, 0.99, 100)
+    assert np.allclose(move_probability(f, 1.0), f, atol=1e-12)  # T = 1: unbiased
+    g = f[f != 0.5]
+    assert np.array_equal(move_probability(g, 0.0), (g > 0.5).astype(float))  # T = 0: round
+    assert np.allclose(move_probability(np.array([0.3, 0.7]), 1e-3), [0, 1])
+    assert np.allclose(move_probability(np.array([0.1, 0.9]), 1e3), 0.5, atol=1e-3)
+    assert np.all(move_probability(np.array([0.0]), 0.5) == 0)
+
+
+def test_stochastic_moves_are_unbiased_at_t1_and_round_is_deterministic():
+    rng = np.random.default_rng(0)
+    u = np.array([0.13, -0.4, 2.7, -1.25])
+    mv = np.array([code_moves(u, "stochastic", 1.0, rng) for _ in range(20000)])
+    assert np.allclose(mv.mean(axis=0), u, atol=0.02)
+    assert set(np.unique(mv[:, 0])) == {0, 1}
+    assert code_moves(u, "round", None, rng).tolist() == [0, 0, 3, -1]
+
+
+def test_quantized_trainer_holds_integer_codes_only():
+    ds = load_dataset("iris", seed=0)
+    model = QNNModel("compact16", 4, 3)
+    r = train(model, ds, IdealQuantizer(5), TrainConfig("stochastic", epochs=2, seed=1, temperature=2.0,
+                                                        schedule="exponential", decay=0.5))
+    assert r.codes.dtype == np.int64 and np.all((r.codes >= -16) & (r.codes <= 15))
+    assert np.allclose(r.angles, r.codes * 2 * np.pi / 32)
+    assert [h["temperature"] for h in r.history[1:]] == [2.0, 1.0]
+    with pytest.raises(CryoctlError):
+        train(model, ds, ExactProvider(2), TrainConfig("round"))
+    with pytest.raises(CryoctlError):
+        TrainConfig("annealed")
+
+
+# ---------------------------------------------------------------- models / serialization
+def test_ansatz_parameter_counts_and_readout_mapping():
+    assert build_circuit("compact16").n_params == 16 and build_circuit("deep48").n_params == 48
+    assert QNNModel("compact16", 4, 2).class_qubits.tolist() == [0, 1]
+    assert QNNModel("compact16", 4, 4).class_qubits.tolist() == [0, 1, 2, 3]
+    with pytest.raises(CryoctlError):
+        build_circuit("wide99")
+
+
+def test_save_load_round_trip(tmp_path):
+    ds = load_dataset("iris", seed=0)
+    model = QNNModel("compact16", 4, 3)
+    r = train(model, ds, IdealQuantizer(6), TrainConfig("round", epochs=1, seed=0))
+    doc = model_document(model, r, dataset={"name": "iris", "seed": 0}, quantizer="ideal")
+    save_model(tmp_path / "m.json", doc)
+    m2, angles, d2 = load_model(tmp_path / "m.json")
+    assert m2 == model and np.array_equal(angles, r.angles) and d2["bits"] == 6 and d2["codes"] == r.codes.tolist()
+    (tmp_path / "bad.json").write_text("{}")
+    with pytest.raises(CryoctlError):
+        load_model(tmp_path / "bad.json")
