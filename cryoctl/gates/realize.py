@@ -36,8 +36,8 @@ from cryoctl.profile.models import HardwareProfile
 from cryoctl.pulse import Drive
 
 ENGINES = ("fast", "qutip", "dynamics")
-# sample-matrices (d x d) per propagate call; bounds memory at ~ 2^20 * d^2 * 16 B
-_SAMPLES_PER_CALL = 1 << 20
+# sample-matrices (d x d) per propagate call; bounds working memory at ~ 2^18 * d^2 * 16 B per array
+_SAMPLES_PER_CALL = 1 << 18
 
 
 def get_engine(name: str) -> Any:
