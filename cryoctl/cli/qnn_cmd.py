@@ -1,1 +1,173 @@
-"""CLI commands (placeholder module; filled by its layer's work)."""
+"""`cryoctl train` and `cryoctl infer`: QNNs trained and evaluated on (emulated) DAC hardware.
+
+train: a dataset, an ansatz, a trainer (float | round | stochastic), an optimizer (adam | sgd) and a
+gate provider: the abstract b-bit quantizer (``--quantizer ideal --bits B``) or the realized gates of a
+hardware profile (``--quantizer profile --profile P``: its gate table, its readout errors and CZ
+error). Writes the model as JSON (-o). infer: accuracy of a saved model vs bits (ideal quantizer) and,
+with ``--profile``, on that profile's emulated hardware.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import numpy as np
+import typer
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from cryoctl.circuit import ExactProvider, IdealQuantizer, Readout, TableProvider
+from cryoctl.cli import app
+from cryoctl.cli.common import JsonOpt, SetOpt, console, err_console, print_json, profile_from_cli
+from cryoctl.errors import CryoctlError
+from cryoctl.gates import load_or_build
+from cryoctl.profile import profile_hash
+from cryoctl.qnn import (
+    QNNModel, TrainConfig, evaluate, load_dataset, load_model, model_document, save_model, train,
+)
+from cryoctl.qnn.data import DATASETS
+
+
+def _parse_bits(text: str) -> list[int]:
+    parts = str(text).split("..")
+    try:
+        lo, hi = (int(parts[0]), int(parts[-1])) if len(parts) <= 2 else (None, None)
+    except ValueError:
+        lo = hi = None
+    if lo is None or not 1 <= lo <= hi <= 24:
+        raise CryoctlError(f"expected a bit count like 6 or a range like 2..10 (1..24), got {text!r}", field="--bits")
+    return list(range(lo, hi + 1))
+
+
+def hardware(profile_ref: str, overrides: list[str] | None, shots: int | None, seed: int, progress=None):
+    """(provider, readout, cz_error, profile hash) of a profile's emulated hardware."""
+    prof = profile_from_cli(profile_ref, overrides)
+    table = load_or_build(prof, "fast", seed, progress=progress)
+    readout = Readout(prof.readout.p01, prof.readout.p10, shots if shots is not None else prof.readout.shots)
+    return TableProvider(table), readout, prof.qubits.cz_error, profile_hash(prof), prof
+
+
+def _progress(enabled: bool) -> Progress:
+    return Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                    TimeElapsedColumn(), console=err_console, disable=not enabled, transient=True)
+
+
+@app.command("train")
+def train_cmd(
+    dataset: Annotated[str, typer.Option(help=f"One of {', '.join(DATASETS)}.")] = "iris",
+    ansatz: Annotated[str, typer.Option(help="compact16 | deep48")] = "compact16",
+    trainer: Annotated[str, typer.Option(help="float | round | stochastic")] = "float",
+    optimizer: Annotated[str, typer.Option(help="adam | sgd")] = "adam",
+    lr: Annotated[float, typer.Option(help="Learning rate (rad per unit gradient).")] = 0.05,
+    epochs: Annotated[int, typer.Option(help="Epochs.")] = 30,
+    batch_size: Annotated[int, typer.Option(help="Mini-batch size.")] = 16,
+    bits: Annotated[int | None, typer.Option(help="Bits of the ideal quantizer (round/stochastic).")] = None,
+    quantizer: Annotated[str, typer.Option(help="ideal | profile (float trainer: exact gates unless profile)")] = "ideal",
+    profile: Annotated[str | None, typer.Option(help="Hardware profile (path or shipped name).")] = None,
+    seed: Annotated[int, typer.Option(help="Seed: data split, initial angles, mini-batches, rounding, shots.")] = 0,
+    shots: Annotated[int | None, typer.Option(help="Shots per circuit (default: exact, or the profile's).")] = None,
+    temperature: Annotated[float, typer.Option(help="Stochastic trainer temperature (1 = unbiased).")] = 1.0,
+    schedule: Annotated[str, typer.Option(help="constant | exponential")] = "constant",
+    decay: Annotated[float, typer.Option(help="Exponential anneal factor per epoch.")] = 0.9,
+    scale: Annotated[float, typer.Option(help="Logit scale: logit_c = scale * <Z_c>.")] = 5.0,
+    data_dir: Annotated[Path | None, typer.Option(help="Directory of MNIST-format IDX files.")] = None,
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="Write the trained model (JSON).")] = None,
+    set_: SetOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Train a QNN (float, deterministic-quantized or stochastic) and write it as JSON."""
+    if quantizer not in ("ideal", "profile"):
+        raise CryoctlError(f"unknown quantizer {quantizer!r}; expected ideal or profile", field="--quantizer")
+    cfg = TrainConfig(trainer, optimizer, lr, epochs, batch_size, seed, temperature, schedule, decay)
+    ds = load_dataset(dataset, seed=seed, data_dir=data_dir)
+    model = QNNModel(ansatz, 4, ds.n_classes, scale)
+    with _progress(not json_out) as bar:
+        readout, cz_error, phash = Readout(shots=shots), 0.0, None
+        if quantizer == "profile":
+            if profile is None:
+                raise CryoctlError("--quantizer profile needs --profile", field="--profile")
+            task = bar.add_task("gate table", total=None)
+            provider, readout, cz_error, phash, prof = hardware(
+                profile, set_, shots, seed, progress=lambda d, t: bar.update(task, completed=d, total=t))
+            if prof.qubits.count < model.n_qubits:
+                raise CryoctlError(f"profile has {prof.qubits.count} qubits, the model needs 4", field="qubits.count")
+        elif trainer == "float":
+            provider = ExactProvider(2)
+        else:
+            if bits is None:
+                raise CryoctlError(f"trainer {trainer!r} on the ideal quantizer needs --bits", field="--bits")
+            provider = IdealQuantizer(bits)
+        task = bar.add_task(f"train {trainer}", total=epochs)
+        result = _train_with_progress(model, ds, provider, cfg, readout, cz_error, bar, task)
+    doc = model_document(model, result, dataset={"name": dataset, "seed": seed, **ds.meta}, profile_hash=phash,
+                         quantizer=quantizer if (trainer != "float" or quantizer == "profile") else "float")
+    if output is not None:
+        save_model(output, doc)
+    summary = {"dataset": dataset, "ansatz": ansatz, "trainer": trainer, "optimizer": optimizer,
+               "provider": result.provider_label, "start": result.start, "final": result.final,
+               "output": str(output) if output else None, "history": result.history}
+    if json_out:
+        print_json(summary)
+        return
+    t = Table(title=f"{dataset} / {ansatz} / {trainer} on {result.provider_label}")
+    for c in ("epoch", "loss", "train acc", "test acc", "codes changed"):
+        t.add_column(c, justify="right")
+    for h in result.history:
+        t.add_row(str(h["epoch"]), f"{h['loss']:.4f}", f"{100 * h['train_acc']:.1f} %",
+                  f"{100 * h['test_acc']:.1f} %", f"{100 * h['changed_frac']:.1f} %")
+    console.print(t)
+    if output is not None:
+        console.print(f"model written to {output}")
+
+
+def _train_with_progress(model, ds, provider, cfg, readout, cz_error, bar, task):
+    return train(model, ds, provider, cfg, readout=readout, cz_error=cz_error,
+                 progress=lambda e: bar.update(task, completed=e))
+
+
+@app.command("infer")
+def infer_cmd(
+    model_path: Annotated[Path, typer.Argument(metavar="MODEL", help="Model JSON written by `cryoctl train`.")],
+    bits: Annotated[str, typer.Option(help="Bit width or range, e.g. 2..10 (ideal quantizer).")] = "2..10",
+    profile: Annotated[str | None, typer.Option(help="Also evaluate on this profile's emulated hardware.")] = None,
+    shots: Annotated[int | None, typer.Option(help="Shots per circuit (default exact / the profile's).")] = None,
+    seed: Annotated[int, typer.Option(help="Seed for shots and the gate table's noise draws.")] = 0,
+    data_dir: Annotated[Path | None, typer.Option(help="Directory of MNIST-format IDX files.")] = None,
+    set_: SetOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Accuracy of a saved model vs DAC bits (the elbow), and on a profile's hardware."""
+    model, angles, doc = load_model(model_path)
+    dinfo = doc.get("dataset") or {}
+    ds = load_dataset(dinfo.get("name", "iris"), seed=int(dinfo.get("seed", 0)), data_dir=data_dir)
+    bit_list = _parse_bits(bits)
+    rng = np.random.default_rng(seed)
+    rows = []
+    with _progress(not json_out) as bar:
+        task = bar.add_task("infer", total=len(bit_list) + 1)
+        ro = Readout(shots=shots)
+        exact = evaluate(model, angles, ds, ExactProvider(2), readout=ro, rng=rng)
+        rows.append({"provider": "float", "bits": None, **exact})
+        bar.advance(task)
+        for b in bit_list:
+            rows.append({"provider": "ideal", "bits": b, **evaluate(model, angles, ds, IdealQuantizer(b), readout=ro,
+                                                                     rng=rng)})
+            bar.advance(task)
+        if profile is not None:
+            ptask = bar.add_task("gate table", total=None)
+            prov, readout, cz_error, phash, prof = hardware(
+                profile, set_, shots, seed, progress=lambda d, t: bar.update(ptask, completed=d, total=t))
+            res = evaluate(model, angles, ds, prov, readout=readout, cz_error=cz_error, rng=rng)
+            rows.append({"provider": f"profile:{prof.name}", "bits": prof.dac.bits, "profile_hash": phash, **res})
+    out = {"model": str(model_path), "dataset": ds.name, "ansatz": model.ansatz, "results": rows}
+    if json_out:
+        print_json(out)
+        return
+    t = Table(title=f"{model_path.name}: {ds.name} / {model.ansatz}")
+    for c in ("gates", "bits", "test accuracy", "loss"):
+        t.add_column(c, justify="right")
+    for r in rows:
+        t.add_row(r["provider"], "-" if r["bits"] is None else str(r["bits"]), f"{100 * r['accuracy']:.1f} %",
+                  f"{r['loss']:.4f}")
+    console.print(t)

@@ -139,8 +139,12 @@ def accuracy(model, provider, x, y, angles, *, readout: Readout | None = None, c
 
 
 def train(model, dataset, provider, config: TrainConfig = TrainConfig(), *, readout: Readout | None = None,
-          cz_error: float = 0.0, init_angles: np.ndarray | None = None) -> TrainResult:
-    """Train ``model`` on ``dataset`` with gates from ``provider`` (see module docstring)."""
+          cz_error: float = 0.0, init_angles: np.ndarray | None = None, progress=None) -> TrainResult:
+    """Train ``model`` on ``dataset`` with gates from ``provider`` (see module docstring).
+
+    ``readout``: assignment errors / shots (None: exact); ``cz_error``: depolarizing after each CZ
+    (density-matrix execution); ``progress(epoch)`` is called after every epoch if given.
+    """
     cfg = config
     rng = np.random.default_rng(cfg.seed)
     m = model.n_params
@@ -184,6 +188,8 @@ def train(model, dataset, provider, config: TrainConfig = TrainConfig(), *, read
                 changed += int(np.count_nonzero(delta))
             steps += 1
         history.append(log(epoch, changed, steps, temp))
+        if progress is not None:
+            progress(epoch)
     return TrainResult(angles=np.asarray(angles_of(), dtype=float), codes=codes.copy() if quantized else None,
                        history=history, config=cfg, provider_label=provider.label,
                        bits=getattr(provider, "bits", None), angle_per_code=provider.angle_per_code,
