@@ -7,8 +7,7 @@ resolved profile (stored with the point), so a QNN or gate point can be placed o
 axes even if the study ran no ``cost`` task.
 
 Pareto front (cost to minimise, quality to maximise): a point is on the front if no other point has
-cost <= and quality >= with at least one strict. Sorting by cost (ties: best quality first), a point
-is on the front iff its quality exceeds the running maximum of all points before it.
+cost <= and quality >= with at least one strict (see :func:`pareto_front`).
 """
 
 from __future__ import annotations
@@ -23,8 +22,11 @@ import numpy as np
 from cryoctl.cost import cost_report
 from cryoctl.profile import HardwareProfile
 
-#: Result fields of each task kind that the report plots (others still go to CSV/JSON).
-QUALITY_KINDS = ("qnn_infer", "qnn_train")
+
+def accuracy_records(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Records that carry a numeric ``result.accuracy`` (QNN inference/training points)."""
+    return [r for r in records if isinstance(r.get("result.accuracy"), (int, float))
+            and not isinstance(r.get("result.accuracy"), bool)]
 
 
 def flatten(obj: Any, prefix: str = "") -> dict[str, Any]:
@@ -80,12 +82,18 @@ def point_records(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         for k, v in flatten(r["result"] or {}).items():
             rec.setdefault(f"result.{k}", v)
         records.append(rec)
+    # Legends name only the overrides that differ between points (a `set:` applied to all is noise).
+    ovs = [json.loads(r["overrides"]) for r in records]
+    keys = {k for o in ovs for k in o}
+    varying = {k for k in keys if len({json.dumps(o.get(k, "<unset>")) for o in ovs}) > 1}
+    for rec, o in zip(records, ovs):
+        rec["label_overrides"] = json.dumps({k: v for k, v in o.items() if k in varying}, sort_keys=True)
     return records
 
 
 def series_label(rec: dict[str, Any], exclude: tuple[str, ...] = ("dac.bits",)) -> str:
     """Legend label of a curve: profile plus the overrides that are not on the x axis."""
-    ov = {k: v for k, v in json.loads(rec["overrides"]).items() if k not in exclude}
+    ov = {k: v for k, v in json.loads(rec.get("label_overrides", rec["overrides"])).items() if k not in exclude}
     extra = ", ".join(f"{k.split('.')[-1]}={v}" for k, v in ov.items())
     return rec["profile"] + (f" ({extra})" if extra else "")
 
@@ -116,16 +124,20 @@ def curves(records: list[dict[str, Any]], y: str, group: tuple[str, ...] = ()) -
 
 
 def pareto_front(cost: np.ndarray, quality: np.ndarray) -> np.ndarray:
-    """Boolean mask of the non-dominated points (minimise ``cost``, maximise ``quality``)."""
+    """Boolean mask of the non-dominated points (minimise ``cost``, maximise ``quality``).
+
+    Point i is dominated iff some j has (c_j < c_i and q_j >= q_i) or (c_j == c_i and q_j > q_i), so
+    it is on the front iff q_i beats the best quality at every strictly lower cost and is the best
+    at its own cost (exact duplicates are all on the front).
+    """
     cost, quality = np.asarray(cost, dtype=float), np.asarray(quality, dtype=float)
     if cost.size == 0:
         return np.zeros(0, dtype=bool)
-    order = np.lexsort((-quality, cost))  # by cost, then best quality first
-    q = quality[order]
-    best_before = np.concatenate([[-np.inf], np.maximum.accumulate(q)[:-1]])
-    mask = np.zeros(cost.size, dtype=bool)
-    mask[order] = q > best_before
-    return mask
+    levels, inv = np.unique(cost, return_inverse=True)  # sorted distinct costs
+    best_at = np.full(levels.size, -np.inf)
+    np.maximum.at(best_at, inv, quality)
+    best_below = np.concatenate([[-np.inf], np.maximum.accumulate(best_at)[:-1]])
+    return (quality > best_below[inv]) & (quality == best_at[inv])
 
 
 def quality_points(records: list[dict[str, Any]]) -> tuple[str, list[dict[str, Any]]]:
@@ -134,9 +146,9 @@ def quality_points(records: list[dict[str, Any]]) -> tuple[str, list[dict[str, A
     Accuracy of QNN points (mean over seeds per resolved profile and task) if any exist, else the
     mean realized-gate fidelity of gate points; ("", []) if neither.
     """
-    for kinds, field, name in ((QUALITY_KINDS, "result.accuracy", "accuracy"),
-                               (("gates",), "result.fidelity_mean", "gate fidelity (mean over codes)")):
-        sel = [r for r in records if r["kind"] in kinds and isinstance(r.get(field), (int, float))]
+    for field, name in (("result.accuracy", "accuracy"), ("result.fidelity_mean", "gate fidelity (mean over codes)")):
+        sel = accuracy_records(records) if field == "result.accuracy" else [
+            r for r in records if r["kind"] == "gates" and isinstance(r.get(field), (int, float))]
         if not sel:
             continue
         groups: dict[tuple, list[dict[str, Any]]] = defaultdict(list)
@@ -145,8 +157,10 @@ def quality_points(records: list[dict[str, Any]]) -> tuple[str, list[dict[str, A
         pts = []
         for (_, prof, kind, task), rs in groups.items():
             first = rs[0]
+            model = ", ".join(str(first[f"task.{k}"]) for k in ("dataset", "ansatz", "model") if f"task.{k}" in first)
             pts.append({
-                "profile": prof, "label": series_label(first, exclude=()), "kind": kind, "task": task,
+                "profile": prof, "label": series_label(first, exclude=()) + (f" · {model}" if model else ""),
+                "kind": kind, "task": task,
                 "bits": first["bits"], "power_per_qubit_w": first["power_per_qubit_w"],
                 "area_per_qubit_mm2": first["area_per_qubit_mm2"],
                 "quality": float(np.mean([r[field] for r in rs])), "seeds": len(rs),
@@ -169,7 +183,7 @@ def profile_table(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     out = []
     for (prof, ov), rs in sorted(by.items(), key=lambda kv: (kv[0][0], kv[1][0]["bits"], kv[0][1])):
         first = rs[0]
-        acc = [r["result.accuracy"] for r in rs if r["kind"] in QUALITY_KINDS and isinstance(r.get("result.accuracy"), (int, float))]
+        acc = [r["result.accuracy"] for r in accuracy_records(rs)]
         fid = [r["result.fidelity_mean"] for r in rs if r["kind"] == "gates" and isinstance(r.get("result.fidelity_mean"), (int, float))]
         out.append({
             "profile": prof, "overrides": ov, "bits": first["bits"], "architecture": first["architecture"],

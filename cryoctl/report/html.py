@@ -161,6 +161,17 @@ finished points: {len(records)} ({html.escape(counts)}) · errored points: {len(
 <h2>Errored points</h2>
 {_table(errors, error_cols, "errors-table")}
 <p class="meta">Data: points.csv, profiles.csv, pareto.csv, errors.csv, report.json (next to this file).</p>
+<script>
+// Record each figure's decoded size on the element, so a headless browser's DOM dump shows it rendered.
+window.addEventListener("load", function () {{
+  var imgs = document.querySelectorAll("img");
+  for (var i = 0; i < imgs.length; i++) {{
+    imgs[i].setAttribute("data-natural-width", String(imgs[i].naturalWidth));
+    imgs[i].setAttribute("data-natural-height", String(imgs[i].naturalHeight));
+  }}
+  document.body.setAttribute("data-rendered-images", String(imgs.length));
+}});
+</script>
 </body></html>
 """
     (out / "report.html").write_text(doc, encoding="utf-8")

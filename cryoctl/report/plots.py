@@ -13,7 +13,7 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from cryoctl.report.data import QUALITY_KINDS, curves
+from cryoctl.report.data import accuracy_records, curves
 
 _DPI = 96
 
@@ -42,7 +42,7 @@ def _curve_axes(ax, cv: dict[tuple, dict[str, np.ndarray]], log: bool = False, l
 
 def accuracy_vs_bits(records: list[dict[str, Any]]) -> bytes | None:
     """Elbow curves: test accuracy vs DAC bits, one panel per (task kind, dataset), one line per model/profile."""
-    recs = [r for r in records if r["kind"] in QUALITY_KINDS]
+    recs = accuracy_records(records)
     cv = curves(recs, "result.accuracy", group=("kind", "task.dataset", "task.ansatz"))
     if not cv:
         return None

@@ -1,0 +1,211 @@
+"""Reports: Pareto front, curves, the HTML/CSV/JSON report, rendering in a real headless browser."""
+
+import csv
+import json
+import re
+import shutil
+import subprocess
+from html.parser import HTMLParser
+
+import numpy as np
+import pytest
+
+from cryoctl.cli import main
+from cryoctl.errors import CryoctlError
+from cryoctl.report import FIGURES, build_report, compare_profiles, curves, pareto_front
+from cryoctl.study import TaskParams, load_study_spec, register_task, run_study
+
+
+def _brute_pareto(cost, quality):
+    n = len(cost)
+    out = np.ones(n, dtype=bool)
+    for i in range(n):
+        for j in range(n):
+            if cost[j] <= cost[i] and quality[j] >= quality[i] and (cost[j] < cost[i] or quality[j] > quality[i]):
+                out[i] = False
+    return out
+
+
+def test_pareto_front_matches_brute_force():
+    rng = np.random.default_rng(7)
+    for _ in range(30):
+        n = int(rng.integers(1, 40))
+        # coarse values force ties in cost and in quality
+        cost = rng.integers(0, 8, n).astype(float)
+        quality = rng.integers(0, 8, n).astype(float)
+        np.testing.assert_array_equal(pareto_front(cost, quality), _brute_pareto(cost, quality))
+    assert pareto_front([], []).shape == (0,)
+    # a textbook case: (1, .5) (2, .9) (3, .8) (4, .95) -> the 3rd is dominated by the 2nd
+    np.testing.assert_array_equal(pareto_front([1, 2, 3, 4], [0.5, 0.9, 0.8, 0.95]), [True, True, False, True])
+
+
+def test_curves_average_over_seeds():
+    recs = [{"bits": b, "overrides": "{}", "profile": "p", "y": b + s} for b in (2, 3) for s in (0.0, 1.0, 2.0)]
+    (key, c), = curves(recs, "y").items()
+    assert key == ("p",)
+    np.testing.assert_allclose(c["mean"], [3.0, 4.0])
+    np.testing.assert_allclose(c["std"], np.std([0.0, 1.0, 2.0]))
+    np.testing.assert_array_equal(c["n"], [3, 3])
+
+
+class _Acc(TaskParams):
+    kind: str = "test.accuracy"
+    dataset: str = "toy"
+    ansatz: str = "compact16"
+    elbow_bits: float = 4.0
+
+
+def _toy_accuracy(profile, params, seed):
+    """A closed-form elbow (logistic in bits) plus a seeded jitter: stands in for a QNN in report tests."""
+    b = profile.dac.bits
+    acc = 0.5 + 0.45 / (1.0 + np.exp(-2.0 * (b - params["elbow_bits"])))
+    return {"accuracy": float(acc + 0.01 * np.random.default_rng(seed).standard_normal())}
+
+
+register_task("test.accuracy", _toy_accuracy, _Acc)
+
+SPEC = """
+name: reportable
+profiles: [ideal, cryo_cmos_6bit]
+set: {qubits.count: 1}
+grid: {dac.bits: "3..5"}
+seeds: [0, 1]
+tasks:
+  - {kind: cost}
+  - {kind: gates, n_noise_draws: 2}
+  - {kind: test.accuracy, dataset: toy, ansatz: compact16}
+  - {kind: test.accuracy, dataset: toy, ansatz: deep48, elbow_bits: 4.5}
+  - {kind: debug.fail, bits: [5]}
+"""
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("report")
+    import os
+
+    os.environ.setdefault("CRYOCTL_CACHE", str(tmp / "cache"))
+    spec_path = tmp / "r.yaml"
+    spec_path.write_text(SPEC)
+    store = tmp / "r.sqlite"
+    run_study(load_study_spec(spec_path), store, workers=0, progress=False)
+    summary = build_report(store, tmp / "out")
+    return tmp, store, summary
+
+
+def test_report_files_and_tables(report):
+    tmp, store, summary = report
+    out = tmp / "out"
+    assert all(summary["plots"].values()), summary["plots"]
+    assert summary["errors"] == 2 and summary["quality"] == "accuracy"
+    html = (out / "report.html").read_text()
+    for fid, _, _ in FIGURES:
+        assert re.search(rf'<img id="{fid}" alt="[^"]+" src="data:image/png;base64,', html)
+    # self-contained: no external URL anywhere
+    assert not re.search(r'(src|href)\s*=\s*"(https?:)?//', html) and "url(http" not in html
+    with (out / "points.csv").open() as fh:
+        rows = list(csv.DictReader(fh))
+    # 2 profiles x 3 bits: 6 cost + 12 gates + 24 accuracy + 4 debug.fail (done where bits != 5)
+    assert len(rows) == 6 + 12 + 24 + 4 == summary["points"]
+    acc = [r for r in rows if r["kind"] == "test.accuracy"]
+    for r in acc:  # the CSV carries the very numbers the task computed
+        b, s, elbow = int(r["bits"]), int(r["seed"]), 4.5 if r["task.ansatz"] == "deep48" else 4.0
+        expect = 0.5 + 0.45 / (1 + np.exp(-2 * (b - elbow))) + 0.01 * np.random.default_rng(s).standard_normal()
+        assert float(r["result.accuracy"]) == pytest.approx(expect, rel=1e-12)
+    doc = json.loads((out / "report.json").read_text())
+    assert len(doc["profiles"]) == 6 and len(doc["error_points"]) == 2
+    # Pareto: 2 profiles x 3 bits x 2 models; the front is non-dominated in power
+    pts = doc["pareto"]
+    assert len(pts) == 12
+    p = np.array([q["power_per_qubit_w"] for q in pts])
+    a = np.array([q["quality"] for q in pts])
+    np.testing.assert_array_equal([q["pareto_power"] for q in pts], _brute_pareto(p, a))
+    # the profiles table joins cost_report of each resolved profile
+    from cryoctl.cost import cost_report
+    from cryoctl.profile import load_profile
+
+    row = next(r for r in doc["profiles"] if r["profile"] == "cryo_cmos_6bit" and r["bits"] == 4)
+    ref = cost_report(load_profile("cryo_cmos_6bit", {"qubits.count": 1, "dac.bits": 4}))
+    assert row["power_per_qubit_w"] == ref["power_per_qubit_w"] and row["qubits_that_fit"] == ref["qubits_that_fit"]
+
+
+def test_report_says_no_data(tmp_path):
+    spec_path = tmp_path / "c.yaml"
+    spec_path.write_text("name: c\nprofiles: [cryo_cmos_4bit]\ngrid: {dac.bits: '2..4'}\ntasks: [{kind: cost}]\n")
+    run_study(load_study_spec(spec_path), tmp_path / "c.sqlite", workers=0, progress=False)
+    s = build_report(tmp_path / "c.sqlite", tmp_path / "out")
+    assert s["plots"]["plot-cost-vs-bits"] and not s["plots"]["plot-accuracy-vs-bits"]
+    html = (tmp_path / "out" / "report.html").read_text()
+    assert 'id="nodata-accuracy-vs-bits"' in html and "No data for qnn accuracy" in html
+    assert 'id="nodata-gate-leakage-vs-bits"' in html and 'id="plot-cost-vs-bits"' in html
+    with pytest.raises(CryoctlError, match="no such result store"):
+        build_report(tmp_path / "none.sqlite", tmp_path / "o2")
+
+
+def test_cli_report_and_compare(report, tmp_path, capsys):
+    _, store, _ = report
+    assert main(["report", str(store), "-o", str(tmp_path / "cli"), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["html"].endswith("report.html") and all(out["plots"].values())
+    assert main(["compare", "cryo_cmos_6bit", "rfsoc_14bit", "--set", "qubits.count=2", "--json"]) == 0
+    cmp_ = json.loads(capsys.readouterr().out)["profiles"]
+    assert [r["name"] for r in cmp_] == ["cryo_cmos_6bit", "rfsoc_14bit"]
+    assert all(r["qubits"] == 2 for r in cmp_)
+    from cryoctl.profile import load_profile
+
+    assert cmp_ == json.loads(json.dumps(compare_profiles([load_profile(n, ["qubits.count=2"])
+                                                            for n in ("cryo_cmos_6bit", "rfsoc_14bit")])))
+    assert main(["compare", "cryo_cmos_6bit"]) == 0
+    assert "qubits that fit" in capsys.readouterr().out
+
+
+class _Imgs(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.imgs, self.body = {}, {}
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "img":
+            self.imgs[a.get("id")] = a
+        elif tag == "body":
+            self.body = a
+
+
+def _chromium():
+    for name in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable"):
+        if shutil.which(name):
+            return shutil.which(name)
+    return None
+
+
+def test_html_report_renders_in_headless_chromium(report, tmp_path):
+    exe = _chromium()
+    if exe is None:
+        pytest.skip("no chromium binary found (apt-get install chromium); the browser rendering check needs one")
+    out = report[0] / "out"
+    url = (out / "report.html").resolve().as_uri()
+    base = [exe, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync", "--no-first-run", f"--user-data-dir={tmp_path / 'udd'}"]
+    dom = subprocess.run(base + ["--dump-dom", url], capture_output=True, text=True, timeout=180)
+    assert dom.returncode == 0, dom.stderr[-2000:]
+    parser = _Imgs()
+    parser.feed(dom.stdout)
+    assert parser.body.get("data-rendered-images") == str(len(FIGURES))
+    for fid, _, _ in FIGURES:  # every plot decoded by the browser, with its real pixel size
+        img = parser.imgs[fid]
+        assert int(img["data-natural-width"]) > 300 and int(img["data-natural-height"]) > 200, (fid, img)
+
+    shot = tmp_path / "shot.png"
+    r = subprocess.run(base + [f"--screenshot={shot}", "--window-size=1400,4000", "--hide-scrollbars", url],
+                       capture_output=True, text=True, timeout=180)
+    assert r.returncode == 0 and shot.exists(), r.stderr[-2000:]
+    import matplotlib.image
+
+    px = matplotlib.image.imread(shot)[..., :3]
+    assert px.shape[:2] == (4000, 1400)
+    ink = np.any(px < 0.9, axis=-1)  # non-white pixels
+    assert ink.mean() > 0.03  # text, tables and plots, not a blank page
+    rows_with_ink = ink.any(axis=1)
+    assert rows_with_ink[: 2000].mean() > 0.3  # content spread down the page (figures), not one line
+    shutil.copy(shot, out / "screenshot.png")
