@@ -93,3 +93,14 @@ def test_calibration_is_cached_by_profile_hash(tmp_path, monkeypatch):
     fixed = calibrate(p, cache_dir=tmp_path)
     assert not fixed.from_cache
     np.testing.assert_array_equal(fixed.pi_codes, first.pi_codes)
+
+
+def test_drag_scan_on_a_coarse_sampled_dac_keeps_beta_zero():
+    """3-bit sampled mode: round(c q_k) = 0 for every sample and code at any scanned beta (<= 2), so
+    DRAG cannot act and the scan must not report a spurious coefficient."""
+    p = _profile(3, pulse={"shape": "drag", "amplitude_mode": "sampled"})
+    drive = Drive(p, 0)
+    _, cq = drive.channel_codes(np.arange(-4, 4), "x", 2.0)
+    assert np.all(cq == 0)
+    cal = calibrate(p, use_cache=False)
+    np.testing.assert_array_equal(cal.drag_beta, 0.0)

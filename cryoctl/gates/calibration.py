@@ -118,14 +118,20 @@ def drag_scan(drive: Drive, axis: str, code: int, engine=None) -> float:
     target = np.sign(code) * np.pi
 
     def fidelities(betas: np.ndarray) -> np.ndarray:
-        w_i, w_q = drive.omegas(np.array([code]), axis, betas)
+        w_i, w_q = np.broadcast_arrays(*drive.omegas(np.array([code]), axis, betas))  # one row per beta
         u = engine.propagate(w_i, w_q, drive.dt_sim_ns, qb.levels, qb.anharmonicity_ghz, qb.detuning_ghz)
         return average_gate_fidelity(u, "unitary", axis, target)
 
-    best = float(_BETA_COARSE[np.argmax(fidelities(_BETA_COARSE))])
+    def pick(betas: np.ndarray) -> float:
+        # ties (e.g. a coarse sampled-mode DAC that rounds the whole DRAG quadrature to code 0) go to
+        # the smallest |beta|: no DRAG unless it measurably helps
+        f = fidelities(betas)
+        tied = betas[f >= f.max() - 1e-14]
+        return float(tied[np.argmin(np.abs(tied))])
+
+    best = pick(_BETA_COARSE)
     n = int(round(2 * _BETA_FINE_HALF_WIDTH / _BETA_FINE_STEP))
-    fine = best - _BETA_FINE_HALF_WIDTH + _BETA_FINE_STEP * np.arange(n + 1)
-    return float(fine[np.argmax(fidelities(fine))])
+    return pick(best - _BETA_FINE_HALF_WIDTH + _BETA_FINE_STEP * np.arange(n + 1))
 
 
 def _run(profile: HardwareProfile, engine_name: str) -> Calibration:
