@@ -148,13 +148,28 @@ def _letters(k: int) -> str:
 
 
 def apply_superop(rho: np.ndarray, s: np.ndarray, qubit: int, n: int, d: int) -> np.ndarray:
-    """rho (P, B, d^n, d^n); s (P|1, B|1, d^2, d^2) row-major superoperator on ``qubit``."""
+    """rho (P, B, d^n, d^n); s (P|1, B|1, d^2, d^2) row-major superoperator on ``qubit``.
+
+    The (ket, bra) index pair of the qubit is moved last, so the channel is one batched matmul
+    vec' = vec @ S^T over all other indices.
+    """
     P, B = rho.shape[:2]
     L, R = d**qubit, d ** (n - qubit - 1)
     view = rho.reshape(P, B, L, d, R * L, d, R)
-    s4 = s.reshape(s.shape[:2] + (d, d, d, d))
-    out = np.einsum("...ijkl,...AkClE->...AiCjE", s4, view, optimize=False)
+    moved = view.transpose(0, 1, 2, 4, 6, 3, 5).reshape(P, B, L * R * L * R, d * d)
+    out = moved @ np.swapaxes(s, -1, -2)
+    out = out.reshape(P, B, L, R * L, R, d, d).transpose(0, 1, 2, 5, 3, 6, 4)
     return out.reshape(P, B, d**n, d**n)
+
+
+def _product_density(cols: list[np.ndarray], n: int, d: int) -> np.ndarray:
+    """(x)_q rho_q for single-qubit density matrices rho_q (P, B, d, d) -> (P, B, d^n, d^n)."""
+    letters = string.ascii_letters
+    ket, bra = letters[:n], letters[n: 2 * n]
+    spec = ",".join(f"...{ket[q]}{bra[q]}" for q in range(n)) + f"->...{ket}{bra}"
+    rho = np.einsum(spec, *cols)
+    P, B = rho.shape[:2]
+    return rho.reshape(P, B, d**n, d**n)
 
 
 def depolarize_pair(rho: np.ndarray, a: int, b: int, p: float, n: int, d: int) -> np.ndarray:
@@ -182,9 +197,19 @@ def density_matrix(circuit: Circuit, provider, x=None, params=None, *, cz_error:
     n, d = circuit.n_qubits, provider.levels
     P, B = params.shape[0], x.shape[0]
     D = d**n
-    rho = np.zeros((P, B, D, D), dtype=np.complex128)
-    rho[:, :, 0, 0] = 1.0
+    rho = None
     for kind, items in _blocks(circuit):
+        if rho is None and kind == "rot":  # product state from |0...0><0...0|: column 0 of each S_q
+            fused = _fuse(items, provider, x, params, n, superop=True)
+            e0 = np.zeros((d, d), dtype=np.complex128)
+            e0[0, 0] = 1.0
+            cols = [np.broadcast_to(fused[q][..., :, 0].reshape(fused[q].shape[:2] + (d, d)), (P, B, d, d))
+                    if q in fused else np.broadcast_to(e0, (P, B, d, d)) for q in range(n)]
+            rho = _product_density(cols, n, d)
+            continue
+        if rho is None:
+            rho = np.zeros((P, B, D, D), dtype=np.complex128)
+            rho[:, :, 0, 0] = 1.0
         if kind == "rot":
             for q, s in _fuse(items, provider, x, params, n, superop=True).items():
                 rho = apply_superop(rho, s, q, n, d)
@@ -193,6 +218,9 @@ def density_matrix(circuit: Circuit, provider, x=None, params=None, *, cz_error:
                 diag = cz_diagonal([(a, b)], n, d).reshape(-1)
                 rho = rho * diag[:, None] * diag[None, :]
                 rho = depolarize_pair(rho, a, b, cz_error, n, d)
+    if rho is None:
+        rho = np.zeros((P, B, D, D), dtype=np.complex128)
+        rho[:, :, 0, 0] = 1.0
     return rho
 
 
