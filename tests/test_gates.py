@@ -263,3 +263,11 @@ def test_noise_with_decoherence_factorization_matches_exact_monte_carlo():
     assert 1e-3 < 1 - f_exact.mean() < 0.1
     np.testing.assert_allclose(f_fast, f_exact, atol=1e-5)
     np.testing.assert_allclose(fast.ops["y"], exact.ops["y"], atol=1e-3)
+
+
+def test_channels_differ_with_mismatch_and_agree_without():
+    ideal = _table(_profile(5, count=2))
+    np.testing.assert_array_equal(ideal.ops["x"][0], ideal.ops["x"][1])
+    chip = _table(_profile(5, count=2, dac={"unit_mismatch_sigma": 0.05}))
+    assert not np.array_equal(chip.ops["x"][0], chip.ops["x"][1])
+    assert not np.array_equal(chip.ops["x"][0], chip.ops["y"][0])  # I and Q DACs differ too

@@ -3,7 +3,9 @@
 For every qubit q, axis in (x, y) and every amplitude code c of the N-bit DAC, the table holds the
 operation the hardware performs when the controller plays code c (:mod:`cryoctl.gates.realize`):
 one batched engine call per (qubit, axis) over all 2^N codes (chunked only to bound memory). Qubits
-are never shared even with identical specs: each qubit's I and Q DACs have their own mismatch.
+are not shared on the strength of identical specs: each qubit's I and Q DACs have their own
+mismatch. Only when two channels' transfer curves are bit-identical (no mismatch) and the gate is
+deterministic is the result reused.
 
 Random draws. Dynamic DAC noise/jitter is Monte-Carlo averaged with ``n_noise_draws`` draws per code
 from ``numpy.random.default_rng([seed, q, a])`` for qubit q and axis index a: independent streams per
@@ -57,14 +59,24 @@ def build_gate_table(
     codes = np.arange(spec.code_min, spec.code_max + 1)
     ops = {axis: [] for axis in AXES}
     total = nq * len(AXES)
+    done: dict[tuple, np.ndarray] = {}
     for q in range(nq):
         drive = Drive(profile, q)
         for a, axis in enumerate(AXES):
-            rng = np.random.default_rng([seed, q, a]) if kind == "channel" else None
-            ops[axis].append(
-                realize(drive, codes, axis, float(cal.drag_beta[q, a]), engine=eng, kind=kind, rng=rng,
-                        n_draws=n_noise_draws, exact=exact)
-            )
+            beta = float(cal.drag_beta[q, a])
+            # a deterministic gate depends only on the two DACs' transfer curves: channels with
+            # identical curves (no mismatch, or a shared INL table) reuse the result bit for bit
+            key = (axis, beta, drive.dac_i.levels.tobytes(), drive.dac_q.levels.tobytes())
+            if kind == "unitary" and key in done:
+                ops[axis].append(done[key])
+            else:
+                rng = np.random.default_rng([seed, q, a]) if kind == "channel" else None
+                ops[axis].append(
+                    realize(drive, codes, axis, beta, engine=eng, kind=kind, rng=rng, n_draws=n_noise_draws,
+                            exact=exact)
+                )
+                if kind == "unitary":
+                    done[key] = ops[axis][-1]
             if progress is not None:
                 progress(q * len(AXES) + a + 1, total)
     ops = {axis: np.stack(v) for axis, v in ops.items()}
