@@ -173,22 +173,28 @@ def _product_density(cols: list[np.ndarray], n: int, d: int) -> np.ndarray:
 
 
 def depolarize_pair(rho: np.ndarray, a: int, b: int, p: float, n: int, d: int) -> np.ndarray:
-    """(1 - p) rho + p Tr_ab(rho) (x) Pi_a/2 (x) Pi_b/2 on the computational subspace of (a, b)."""
+    """(1 - p) rho + p Tr_ab(rho) (x) Pi_a/2 (x) Pi_b/2 on the computational subspace of (a, b).
+
+    The partial trace is a sum of d^2 strided slices (ket_a = bra_a = i, ket_b = bra_b = j); the
+    mixed term is added in place on the 4 computational slices. ``rho`` is modified in place.
+    """
     if p == 0.0:
         return rho
     P, B = rho.shape[:2]
     r = rho.reshape((P, B) + (d,) * (2 * n))
-    ket, bra = list(_letters(n)), list(_letters(2 * n)[n:])
-    bra_t = list(bra)
-    bra_t[a], bra_t[b] = ket[a], ket[b]  # trace: bra index = ket index
-    keep = [c for i, c in enumerate(ket) if i not in (a, b)] + [c for i, c in enumerate(bra) if i not in (a, b)]
-    reduced = np.einsum("..." + "".join(ket) + "".join(bra_t) + "->..." + "".join(keep), r)
-    half_pi = np.diag((np.arange(d) < 2) / 2.0)
-    mixed = np.einsum(
-        "..." + "".join(keep) + "," + ket[a] + bra[a] + "," + ket[b] + bra[b] + "->..." + "".join(ket) + "".join(bra),
-        reduced, half_pi, half_pi,
-    )
-    return ((1 - p) * r + p * mixed).reshape(rho.shape)
+
+    def sl(i, j):
+        idx = [slice(None)] * (2 + 2 * n)
+        idx[2 + a] = idx[2 + n + a] = i
+        idx[2 + b] = idx[2 + n + b] = j
+        return tuple(idx)
+
+    reduced = sum(r[sl(i, j)] for i in range(d) for j in range(d))
+    r *= 1 - p
+    for i in (0, 1):
+        for j in (0, 1):
+            r[sl(i, j)] += (p / 4) * reduced
+    return rho
 
 
 def density_matrix(circuit: Circuit, provider, x=None, params=None, *, cz_error: float = 0.0) -> np.ndarray:
@@ -214,10 +220,13 @@ def density_matrix(circuit: Circuit, provider, x=None, params=None, *, cz_error:
             for q, s in _fuse(items, provider, x, params, n, superop=True).items():
                 rho = apply_superop(rho, s, q, n, d)
         else:
-            for a, b in items:
-                diag = cz_diagonal([(a, b)], n, d).reshape(-1)
-                rho = rho * diag[:, None] * diag[None, :]
-                rho = depolarize_pair(rho, a, b, cz_error, n, d)
+            pairs = items if cz_error > 0 else [items]  # without error: the whole block as one diagonal
+            for pair in pairs:
+                group = [pair] if cz_error > 0 else pair
+                diag = cz_diagonal(group, n, d).reshape(-1)
+                rho *= np.multiply.outer(diag, diag)  # real +-1: D rho D
+                if cz_error > 0:
+                    rho = depolarize_pair(rho, pair[0], pair[1], cz_error, n, d)
     if rho is None:
         rho = np.zeros((P, B, D, D), dtype=np.complex128)
         rho[:, :, 0, 0] = 1.0
