@@ -88,6 +88,16 @@ def point_records(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     varying = {k for k in keys if len({json.dumps(o.get(k, "<unset>")) for o in ovs}) > 1}
     for rec, o in zip(records, ovs):
         rec["label_overrides"] = json.dumps({k: v for k, v in o.items() if k in varying}, sort_keys=True)
+    # ... and the task parameters that differ between points of the same kind (dataset has its own panel).
+    by_kind: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for rec in records:
+        by_kind[rec["kind"]].append(rec)
+    for recs in by_kind.values():
+        tasks = [json.loads(r["task"]) for r in recs]
+        tkeys = {k for t in tasks for k in t if k != "dataset"}
+        tvary = sorted(k for k in tkeys if len({json.dumps(t.get(k)) for t in tasks}) > 1)
+        for rec, t in zip(recs, tasks):
+            rec["label_task"] = ", ".join(f"{k}={t.get(k)}" for k in tvary)
     return records
 
 
@@ -95,7 +105,8 @@ def series_label(rec: dict[str, Any], exclude: tuple[str, ...] = ("dac.bits",)) 
     """Legend label of a curve: profile plus the overrides that are not on the x axis."""
     ov = {k: v for k, v in json.loads(rec.get("label_overrides", rec["overrides"])).items() if k not in exclude}
     extra = ", ".join(f"{k.split('.')[-1]}={v}" for k, v in ov.items())
-    return rec["profile"] + (f" ({extra})" if extra else "")
+    label = rec["profile"] + (f" ({extra})" if extra else "")
+    return label + (f" · {rec['label_task']}" if rec.get("label_task") else "")
 
 
 def curves(records: list[dict[str, Any]], y: str, group: tuple[str, ...] = ()) -> dict[tuple, dict[str, np.ndarray]]:
@@ -157,9 +168,9 @@ def quality_points(records: list[dict[str, Any]]) -> tuple[str, list[dict[str, A
         pts = []
         for (_, prof, kind, task), rs in groups.items():
             first = rs[0]
-            model = ", ".join(str(first[f"task.{k}"]) for k in ("dataset", "ansatz", "model") if f"task.{k}" in first)
+            ds = first.get("task.dataset")
             pts.append({
-                "profile": prof, "label": series_label(first, exclude=()) + (f" · {model}" if model else ""),
+                "profile": prof, "label": series_label(first, exclude=()) + (f" · {ds}" if ds else ""),
                 "kind": kind, "task": task,
                 "bits": first["bits"], "power_per_qubit_w": first["power_per_qubit_w"],
                 "area_per_qubit_mm2": first["area_per_qubit_mm2"],

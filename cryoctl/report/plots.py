@@ -43,7 +43,7 @@ def _curve_axes(ax, cv: dict[tuple, dict[str, np.ndarray]], log: bool = False, l
 def accuracy_vs_bits(records: list[dict[str, Any]]) -> bytes | None:
     """Elbow curves: test accuracy vs DAC bits, one panel per (task kind, dataset), one line per model/profile."""
     recs = accuracy_records(records)
-    cv = curves(recs, "result.accuracy", group=("kind", "task.dataset", "task.ansatz"))
+    cv = curves(recs, "result.accuracy", group=("kind", "task.dataset"))
     if not cv:
         return None
     panels = sorted({k[:2] for k in cv}, key=str)

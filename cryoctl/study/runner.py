@@ -63,7 +63,7 @@ class RunSummary:
 
 
 def _payload(p: Point) -> dict[str, Any]:
-    return {"key": p.key, "kind": p.kind, "task": p.task, "profile": p.profile.model_dump(mode="json"), "seed": p.seed}
+    return {"key": p.key, "kind": p.kind, "task": p.run_task or p.task, "profile": p.profile.model_dump(mode="json"), "seed": p.seed}
 
 
 def _row(p: Point, outcome: dict[str, Any]) -> dict[str, Any]:
@@ -193,7 +193,7 @@ def run_study(
 
         columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                    TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn())
-        bar = Progress(*columns, console=console or Console(stderr=True), disable=not progress, transient=False)
+        bar = Progress(*columns, console=console or Console(stderr=True), disable=not (progress and payloads), transient=False)
         try:
             with bar:
                 tid = bar.add_task(f"{spec.name} [{backend.name}]", total=len(payloads))

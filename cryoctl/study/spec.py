@@ -26,7 +26,7 @@ import itertools
 import re
 import types
 import typing
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -81,7 +81,8 @@ class Point:
     profile_error: str | None = None
     profile_hash: str | None = None
     code_version: str = ""
-    meta: dict[str, Any] = field(default_factory=dict)
+    #: The task as the worker runs it (files resolved to absolute paths); ``task`` is what is keyed/stored.
+    run_task: dict[str, Any] | None = None
 
     @property
     def kind(self) -> str:
@@ -225,8 +226,14 @@ def expand_points(spec: StudySpec, source: str = "<study>") -> list[Point]:
     """
     paths = [resolve_profile_ref(r, spec.base_dir, f"{source}: profiles[{i}]") for i, r in enumerate(spec.profiles)]
     combos = grid_combinations(spec.grid, source)
-    tasks = [validate_task(t, field=f"{source}: tasks[{i}]") for i, t in enumerate(spec.tasks)]
+    tasks = []
+    for i, t in enumerate(spec.tasks):
+        fld = f"{source}: tasks[{i}]"
+        t = validate_task(t, field=fld)
+        prep = get_task(t["kind"]).prepare
+        tasks.append(prep(t, spec.base_dir, fld) if prep else (t, t))
     points: dict[str, Point] = {}
+    versions: dict[str, str] = {}
     for ref, path in zip(spec.profiles, paths):
         for combo in combos:
             overrides = {**spec.set, **combo}
@@ -237,10 +244,10 @@ def expand_points(spec: StudySpec, source: str = "<study>") -> list[Point]:
                 prof, perr = None, str(exc)
             name = prof.name if prof is not None else Path(ref).stem
             phash = profile_hash(prof) if prof is not None else None
-            for task in tasks:
+            for task, run_task in tasks:
                 kind = task["kind"]
                 seeds: list[int | None] = list(spec.seeds) if get_task(kind).uses_seed else [None]
-                ver = code_version(kind)
+                ver = versions.setdefault(kind, code_version(kind))
                 for seed in seeds:
                     ident = {
                         "profile_hash": phash,
@@ -256,5 +263,6 @@ def expand_points(spec: StudySpec, source: str = "<study>") -> list[Point]:
                         points[key] = Point(
                             key=key, study=spec.name, profile_name=name, overrides=overrides, task=task,
                             seed=seed, profile=prof, profile_error=perr, profile_hash=phash, code_version=ver,
+                            run_task=run_task,
                         )
     return list(points.values())

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from cryoctl.errors import CryoctlError
 from cryoctl.profile import HardwareProfile
@@ -47,6 +47,9 @@ class TaskKind:
     #: Enters every point key; a callable is evaluated lazily (e.g. to read a lower layer's code version).
     version: str | Callable[[], str] = "1"
     description: str = ""
+    #: Optional ``prepare(task, base_dir, field) -> (key_task, run_task)``: resolve files named by the
+    #: task relative to the spec (the key gets their content hash, the worker the absolute path).
+    prepare: Callable[[dict[str, Any], str, str], tuple[dict[str, Any], dict[str, Any]]] | None = None
 
     def version_string(self) -> str:
         return self.version() if callable(self.version) else self.version
@@ -62,9 +65,10 @@ def register_task(
     uses_seed: bool = True,
     version: str | Callable[[], str] = "1",
     description: str = "",
+    prepare: Callable[[dict[str, Any], str, str], tuple[dict[str, Any], dict[str, Any]]] | None = None,
 ) -> TaskKind:
     """Add (or replace) a task kind."""
-    kind = TaskKind(name, params, fn, uses_seed, version, description)
+    kind = TaskKind(name, params, fn, uses_seed, version, description, prepare)
     _REGISTRY[name] = kind
     return kind
 
@@ -184,6 +188,162 @@ def _gates_version() -> str:
 
 register_task("gates", _gates, GatesParams, uses_seed=True, version=_gates_version,
               description="realized-gate fidelity and leakage")
+
+
+def _qnn_version() -> str:
+    return f"1+{_gates_version()}"
+
+
+class _QnnCommon(TaskParams):
+    dataset: str = "iris"
+    ansatz: Literal["compact16", "deep48"] = "compact16"
+    #: Split seed of the dataset (fixed across study seeds: seeds vary the model, not the data).
+    dataset_seed: int = Field(0, ge=0)
+    #: Directory of IDX files (mnist / fashion_mnist only), relative to the spec file.
+    data_dir: str | None = None
+    #: Gates the QNN runs on: the profile's emulated hardware (gate table: DAC codes -> pulses ->
+    #: transmon), or the abstract quantizer at the profile's DAC bits (the QNN papers' model).
+    provider: Literal["hardware", "ideal"] = "hardware"
+    engine: Literal["fast", "qutip", "dynamics"] = "fast"
+    n_noise_draws: int = Field(8, ge=1, le=4096)
+
+    @field_validator("dataset")
+    @classmethod
+    def _known_dataset(cls, v: str) -> str:
+        from cryoctl.qnn.data import DATASETS
+
+        if v not in DATASETS:
+            raise ValueError(f"unknown dataset {v!r}; expected one of {', '.join(DATASETS)}")
+        return v
+
+
+class QnnInferParams(_QnnCommon):
+    kind: Literal["qnn_infer"] = "qnn_infer"
+    #: A model JSON written by ``cryoctl train`` (path relative to the spec), or "train-float": train
+    #: a float (infinite-precision) model with the seed, as the papers do before quantizing.
+    model: str = "train-float"
+    epochs: int = Field(30, ge=0, le=10_000)
+    lr: float = Field(0.05, gt=0.0)
+
+
+class QnnTrainParams(_QnnCommon):
+    kind: Literal["qnn_train"] = "qnn_train"
+    trainer: Literal["float", "round", "stochastic"] = "stochastic"
+    epochs: int = Field(10, ge=0, le=10_000)
+    lr: float = Field(0.05, gt=0.0)
+    optimizer: Literal["adam", "sgd"] = "adam"
+    batch_size: int = Field(16, ge=1)
+    temperature: float = Field(1.0, ge=0.0)
+    schedule: Literal["constant", "exponential"] = "constant"
+
+
+def _resolve_data_dir(task: dict[str, Any], base_dir: str) -> dict[str, Any]:
+    if task.get("data_dir"):
+        from pathlib import Path
+
+        return {**task, "data_dir": str((Path(base_dir) / task["data_dir"]).resolve())}
+    return task
+
+
+def _prepare_qnn(task: dict[str, Any], base_dir: str, field: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Model files are keyed by content (sha256 of the JSON), run from their absolute path."""
+    from pathlib import Path
+
+    from cryoctl.profile import content_hash
+
+    run = _resolve_data_dir(task, base_dir)
+    if task.get("model", "train-float") == "train-float":
+        return task, run
+    path = (Path(base_dir) / task["model"]).resolve()
+    try:
+        doc = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise CryoctlError(f"cannot read model file {str(path)!r} ({exc.__class__.__name__})", field=f"{field}.model") from None
+    return {**task, "model_sha": content_hash(doc, length=32)}, {**run, "model": str(path)}
+
+
+def _qnn_provider(profile: HardwareProfile, params: dict[str, Any], seed: int | None):
+    """(provider, readout, cz_error) for the task's ``provider``: the profile's gate table or the b-bit quantizer."""
+    from cryoctl.circuit import IdealQuantizer, Readout, TableProvider
+
+    readout = Readout.from_profile(profile)
+    if params["provider"] == "ideal":
+        return IdealQuantizer(profile.dac.bits), readout, profile.qubits.cz_error
+    from cryoctl.gates import load_or_build
+
+    table = load_or_build(profile, params["engine"], seed or 0, n_noise_draws=params["n_noise_draws"])
+    return TableProvider(table), readout, profile.qubits.cz_error
+
+
+def _dataset(profile: HardwareProfile, params: dict[str, Any]):
+    from cryoctl.qnn import load_dataset
+
+    return load_dataset(params["dataset"], n_qubits=profile.qubits.count, seed=params["dataset_seed"],
+                        data_dir=params.get("data_dir"))
+
+
+_FLOAT_MODELS: dict[tuple, tuple[Any, np.ndarray, float]] = {}
+
+
+def _float_model(profile: HardwareProfile, params: dict[str, Any], seed: int, ds):
+    """Float-trained model, memoised per worker process (every bits point of a seed reuses it)."""
+    from cryoctl.circuit import ExactProvider
+    from cryoctl.qnn import QNNModel, TrainConfig, evaluate, train
+
+    key = (params["dataset"], params["dataset_seed"], params.get("data_dir"), params["ansatz"], profile.qubits.count,
+           params["epochs"], params["lr"], seed)
+    if key not in _FLOAT_MODELS:
+        model = QNNModel(params["ansatz"], profile.qubits.count, ds.n_classes)
+        res = train(model, ds, ExactProvider(2), TrainConfig(trainer="float", epochs=params["epochs"], lr=params["lr"],
+                                                             seed=seed))
+        _FLOAT_MODELS[key] = (model, res.angles, evaluate(model, res.angles, ds)["accuracy"])
+    return _FLOAT_MODELS[key]
+
+
+def _qnn_infer(profile: HardwareProfile, params: dict[str, Any], seed: int | None) -> dict[str, Any]:
+    """Test accuracy of a float-trained model run on the profile's gates (see QnnInferParams)."""
+    from cryoctl.qnn import evaluate, load_model
+
+    seed = seed or 0
+    ds = _dataset(profile, params)
+    if params["model"] == "train-float":
+        model, angles, float_acc = _float_model(profile, params, seed, ds)
+    else:
+        model, angles, _ = load_model(params["model"])
+        float_acc = evaluate(model, angles, ds)["accuracy"]
+        if model.n_qubits != profile.qubits.count:
+            raise CryoctlError(f"model has {model.n_qubits} qubits, profile {profile.qubits.count}", field="qubits.count")
+    provider, readout, cz = _qnn_provider(profile, params, seed)
+    res = evaluate(model, angles, ds, provider, readout=readout, cz_error=cz, rng=np.random.default_rng(seed))
+    return {"accuracy": res["accuracy"], "loss": res["loss"], "float_accuracy": float_acc,
+            "bits": profile.dac.bits, "provider": provider.label, "n_test": int(len(ds.y_test))}
+
+
+def _qnn_train(profile: HardwareProfile, params: dict[str, Any], seed: int | None) -> dict[str, Any]:
+    """Train on the profile's gates with the task's trainer; final test accuracy and the deadlock meter."""
+    from cryoctl.qnn import QNNModel, TrainConfig, train
+
+    seed = seed or 0
+    ds = _dataset(profile, params)
+    model = QNNModel(params["ansatz"], profile.qubits.count, ds.n_classes)
+    provider, readout, cz = _qnn_provider(profile, params, seed)
+    trainer = params["trainer"]
+    if trainer != "float" and not provider.quantized:
+        raise CryoctlError("quantized trainers need a quantized provider", field="trainer")
+    cfg = TrainConfig(trainer=trainer, optimizer=params["optimizer"], lr=params["lr"], epochs=params["epochs"],
+                      batch_size=params["batch_size"], seed=seed, temperature=params["temperature"],
+                      schedule=params["schedule"])
+    res = train(model, ds, provider, cfg, readout=readout, cz_error=cz)
+    return {"accuracy": res.final["test_acc"], "train_accuracy": res.final["train_acc"], "loss": res.final["loss"],
+            "start_accuracy": res.start["test_acc"], "changed_frac": res.final["changed_frac"],
+            "bits": profile.dac.bits, "provider": res.provider_label, "history": res.history}
+
+
+register_task("qnn_infer", _qnn_infer, QnnInferParams, uses_seed=True, version=_qnn_version, prepare=_prepare_qnn,
+              description="accuracy of a float-trained QNN on the profile's gates")
+register_task("qnn_train", _qnn_train, QnnTrainParams, uses_seed=True, version=_qnn_version,
+              prepare=lambda t, b, f: (t, _resolve_data_dir(t, b)),
+              description="train a QNN on the profile's gates")
 
 
 class EchoParams(TaskParams):
