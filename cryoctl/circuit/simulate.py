@@ -28,7 +28,7 @@ import string
 
 import numpy as np
 
-from cryoctl.circuit.description import CZ, Circuit, Rot
+from cryoctl.circuit.description import Circuit, Rot
 from cryoctl.circuit.ops import cz_diagonal, unitary_to_superop
 from cryoctl.errors import CryoctlError
 
@@ -141,10 +141,6 @@ def statevector(circuit: Circuit, provider, x=None, params=None, *, for_populati
         psi = np.zeros((P, B, d**n), dtype=np.complex128)
         psi[:, :, 0] = 1.0
     return psi.reshape((P, B) + (d,) * n)
-
-
-def _letters(k: int) -> str:
-    return string.ascii_letters[:k]
 
 
 def apply_superop(rho: np.ndarray, s: np.ndarray, qubit: int, n: int, d: int) -> np.ndarray:
