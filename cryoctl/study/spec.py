@@ -15,9 +15,11 @@ A spec is YAML::
       - {kind: gates, engine: fast}
 
 A *point* is one (profile, grid combination, task, seed). Its key is the content hash of everything
-that determines its result: the resolved profile's :func:`~cryoctl.profile.profile_hash` and name,
-the task spec with defaults filled in, the seed (dropped for tasks that draw nothing at random), and
-a code-version string. Equal inputs -> equal key, so re-running a study finds finished points.
+that determines its result: the resolved profile's :func:`~cryoctl.profile.profile_hash` (name and
+description excluded), the task spec with defaults filled in, the seed (dropped for tasks that draw
+nothing at random), and a code-version string. Equal inputs -> equal key, so re-running a study finds
+finished points, and two profiles that resolve to the same hardware (``cryo_cmos_4bit`` with
+``dac.bits: 6`` is ``cryo_cmos_6bit``) are computed once, stored under the first name listed.
 """
 
 from __future__ import annotations
@@ -251,7 +253,6 @@ def expand_points(spec: StudySpec, source: str = "<study>") -> list[Point]:
                 for seed in seeds:
                     ident = {
                         "profile_hash": phash,
-                        "profile_name": name,
                         "task": task,
                         "seed": seed,
                         "code_version": ver,

@@ -202,7 +202,8 @@ class _QnnCommon(TaskParams):
     #: Directory of IDX files (mnist / fashion_mnist only), relative to the spec file.
     data_dir: str | None = None
     #: Gates the QNN runs on: the profile's emulated hardware (gate table: DAC codes -> pulses ->
-    #: transmon), or the abstract quantizer at the profile's DAC bits (the QNN papers' model).
+    #: transmon, the profile's readout errors/shots and CZ error), or the abstract quantizer at the
+    #: profile's DAC bits with exact readout and ideal CZ (the QNN papers' model).
     provider: Literal["hardware", "ideal"] = "hardware"
     engine: Literal["fast", "qutip", "dynamics"] = "fast"
     n_noise_draws: int = Field(8, ge=1, le=4096)
@@ -266,9 +267,9 @@ def _qnn_provider(profile: HardwareProfile, params: dict[str, Any], seed: int | 
     """(provider, readout, cz_error) for the task's ``provider``: the profile's gate table or the b-bit quantizer."""
     from cryoctl.circuit import IdealQuantizer, Readout, TableProvider
 
+    if params["provider"] == "ideal":  # the abstract model: only the angle grid, exact readout, ideal CZ
+        return IdealQuantizer(profile.dac.bits), Readout(), 0.0
     readout = Readout.from_profile(profile)
-    if params["provider"] == "ideal":
-        return IdealQuantizer(profile.dac.bits), readout, profile.qubits.cz_error
     from cryoctl.gates import load_or_build
 
     table = load_or_build(profile, params["engine"], seed or 0, n_noise_draws=params["n_noise_draws"])

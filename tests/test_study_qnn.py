@@ -1,0 +1,104 @@
+"""QNN study tasks agree with the QNN layer called directly, and model files are keyed by content."""
+
+import json
+
+import numpy as np
+import pytest
+
+from cryoctl.errors import CryoctlError
+from cryoctl.study import ResultStore, expand_points, load_study_spec, run_study
+
+
+@pytest.fixture(autouse=True)
+def _private_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("CRYOCTL_CACHE", str(tmp_path / "cache"))
+
+
+def _rows(store):
+    with ResultStore(store, create=False) as st:
+        return st.rows()
+
+
+def test_qnn_infer_matches_the_qnn_layer(tmp_path):
+    from cryoctl.circuit import ExactProvider, IdealQuantizer, Readout, TableProvider
+    from cryoctl.gates import load_or_build
+    from cryoctl.profile import load_profile
+    from cryoctl.qnn import QNNModel, TrainConfig, evaluate, load_dataset, train
+
+    spec_path = tmp_path / "q.yaml"
+    spec_path.write_text("""
+name: q
+profiles: [cryo_cmos_4bit]
+set: {readout.p01: 0.0, readout.p10: 0.0}
+grid: {dac.bits: [3, 4]}
+seeds: [1]
+tasks:
+  - {kind: qnn_infer, dataset: iris, epochs: 5, provider: ideal}
+  - {kind: qnn_infer, dataset: iris, epochs: 5, provider: hardware, n_noise_draws: 2}
+""")
+    s = run_study(load_study_spec(spec_path), tmp_path / "q.sqlite", workers=0, progress=False)
+    assert (s.done, s.errors) == (4, 0)
+
+    ds = load_dataset("iris", seed=0)
+    model = QNNModel("compact16", 4, ds.n_classes)
+    angles = train(model, ds, ExactProvider(2), TrainConfig(trainer="float", epochs=5, seed=1)).angles
+    float_acc = evaluate(model, angles, ds)["accuracy"]
+    for r in _rows(tmp_path / "q.sqlite"):
+        bits = r["spec"]["profile"]["dac"]["bits"]
+        prof = load_profile("cryo_cmos_4bit", {"readout.p01": 0.0, "readout.p10": 0.0, "dac.bits": bits})
+        if r["spec"]["task"]["provider"] == "ideal":
+            ref = evaluate(model, angles, ds, IdealQuantizer(bits))
+        else:
+            table = load_or_build(prof, "fast", 1, n_noise_draws=2)
+            ref = evaluate(model, angles, ds, TableProvider(table), readout=Readout.from_profile(prof),
+                           cz_error=prof.qubits.cz_error, rng=np.random.default_rng(1))
+        assert r["result"]["accuracy"] == ref["accuracy"] and r["result"]["loss"] == ref["loss"]
+        assert r["result"]["float_accuracy"] == float_acc and r["result"]["bits"] == bits
+
+
+def test_qnn_model_file_is_keyed_by_content_and_train_task_runs(tmp_path):
+    from cryoctl.circuit import ExactProvider
+    from cryoctl.qnn import QNNModel, TrainConfig, load_dataset, model_document, save_model, train
+
+    ds = load_dataset("iris", seed=0)
+    model = QNNModel("compact16", 4, ds.n_classes)
+    res = train(model, ds, ExactProvider(2), TrainConfig(trainer="float", epochs=2, seed=0))
+    (tmp_path / "models").mkdir()
+    mpath = tmp_path / "models" / "m.json"
+    save_model(mpath, model_document(model, res, dataset={"name": "iris", "seed": 0, "test_fraction": 0.3}))
+    spec_path = tmp_path / "m.yaml"
+    spec_path.write_text("""
+name: m
+profiles: [ideal]
+grid: {dac.bits: [3]}
+tasks:
+  - {kind: qnn_infer, model: models/m.json, provider: ideal}
+  - {kind: qnn_train, trainer: stochastic, epochs: 1, provider: ideal}
+""")
+    spec = load_study_spec(spec_path)
+    keys = [p.key for p in expand_points(spec)]
+    s = run_study(spec, tmp_path / "m.sqlite", workers=0, progress=False)
+    assert (s.done, s.errors) == (2, 0), s.error_messages
+    rows = {r["kind"]: r for r in _rows(tmp_path / "m.sqlite")}
+    assert rows["qnn_infer"]["spec"]["task"]["model"] == "models/m.json"  # stored as written, keyed by content
+    assert "model_sha" in rows["qnn_infer"]["spec"]["task"]
+    tr = rows["qnn_train"]["result"]
+    assert tr["accuracy"] == tr["history"][-1]["test_acc"] and len(tr["history"]) == 2
+    # a different model file under the same name is a different point
+    doc = json.loads(mpath.read_text())
+    doc["angles"][0] += 0.1
+    mpath.write_text(json.dumps(doc))
+    keys2 = [p.key for p in expand_points(load_study_spec(spec_path))]
+    assert keys2[1] == keys[1] and keys2[0] != keys[0]
+    mpath.unlink()
+    with pytest.raises(CryoctlError, match=r"tasks\[0\]\.model.*cannot read model file"):
+        expand_points(load_study_spec(spec_path))
+
+
+def test_qnn_task_spec_errors():
+    from cryoctl.study import parse_study_spec
+
+    with pytest.raises(CryoctlError, match=r"tasks\[0\].*unknown dataset 'irises'"):
+        parse_study_spec({"name": "x", "profiles": ["ideal"], "tasks": [{"kind": "qnn_infer", "dataset": "irises"}]})
+    with pytest.raises(CryoctlError, match=r"tasks\[0\]\.trainer"):
+        parse_study_spec({"name": "x", "profiles": ["ideal"], "tasks": [{"kind": "qnn_train", "trainer": "magic"}]})
