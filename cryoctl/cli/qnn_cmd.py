@@ -62,7 +62,8 @@ def train_cmd(
     lr: Annotated[float, typer.Option(help="Learning rate (rad per unit gradient).")] = 0.05,
     epochs: Annotated[int, typer.Option(help="Epochs.")] = 30,
     batch_size: Annotated[int, typer.Option(help="Mini-batch size.")] = 16,
-    bits: Annotated[int | None, typer.Option(help="Bits of the ideal quantizer (round/stochastic).")] = None,
+    bits: Annotated[int | None, typer.Option(
+        help="DAC bits: of the ideal quantizer, or with --quantizer profile an override of dac.bits.")] = None,
     quantizer: Annotated[str, typer.Option(help="ideal | profile (float trainer: exact gates unless profile)")] = "ideal",
     profile: Annotated[str | None, typer.Option(help="Hardware profile (path or shipped name).")] = None,
     seed: Annotated[int, typer.Option(help="Seed: data split, initial angles, mini-batches, rounding, shots.")] = 0,
@@ -88,8 +89,9 @@ def train_cmd(
             if profile is None:
                 raise CryoctlError("--quantizer profile needs --profile", field="--profile")
             task = bar.add_task("gate table", total=None)
+            overrides = [*(set_ or []), *([f"dac.bits={bits}"] if bits is not None else [])]
             provider, readout, cz_error, phash, prof = hardware(
-                profile, set_, shots, seed, progress=lambda d, t: bar.update(task, completed=d, total=t))
+                profile, overrides, shots, seed, progress=lambda d, t: bar.update(task, completed=d, total=t))
             if prof.qubits.count < model.n_qubits:
                 raise CryoctlError(f"profile has {prof.qubits.count} qubits, the model needs 4", field="qubits.count")
         elif trainer == "float":
