@@ -171,3 +171,12 @@ def test_save_load_round_trip(tmp_path):
     (tmp_path / "bad.json").write_text("{}")
     with pytest.raises(CryoctlError):
         load_model(tmp_path / "bad.json")
+
+
+@pytest.mark.parametrize("name,epochs,min_acc", [("moons", 20, 0.8), ("digits", 8, 0.8)])
+def test_two_and_four_class_readouts_learn(name, epochs, min_acc):
+    """2 classes read on qubits 0, 1; 4 classes on qubits 0..3 (logit_c = scale <Z_c>)."""
+    ds = load_dataset(name, seed=0)
+    model = QNNModel("compact16", 4, ds.n_classes)
+    r = train(model, ds, ExactProvider(2), TrainConfig(epochs=epochs, batch_size=32, seed=0))
+    assert r.final["test_acc"] >= min_acc and r.final["loss"] < r.start["loss"]
