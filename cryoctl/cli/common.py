@@ -13,7 +13,8 @@ from rich.console import Console
 from cryoctl.profile import HardwareProfile, load_profile
 
 console = Console()
-err_console = Console(stderr=True)
+# soft_wrap: never insert line breaks into messages (a path split over lines cannot be copied or grepped)
+err_console = Console(stderr=True, soft_wrap=True)
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout instead of tables.")]
 SetOpt = Annotated[
