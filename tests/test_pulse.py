@@ -130,8 +130,13 @@ def test_bad_requests_name_the_field():
 
 
 def test_virtual_z_and_phase_resolution():
-    u = virtual_z(np.pi / 2, 3)
-    np.testing.assert_allclose(np.diag(u), np.exp(-1j * np.pi / 2 * np.array([-0.5, 0.5, 1.5])))
+    from scipy.linalg import expm
+
+    phi = 0.7
+    u = virtual_z(phi, 3)
+    # qubit block is exactly RZ(phi) = exp(-i phi Z / 2); level 2 picks up twice the frame phase
+    np.testing.assert_allclose(u[:2, :2], expm(-0.5j * phi * np.diag([1.0, -1.0])), atol=1e-14)
+    np.testing.assert_allclose(u[2, 2] / u[0, 0], np.exp(2j * phi), atol=1e-14)
     assert table_virtual_z is virtual_z  # the GateTable import path still works
     # 3 phase bits: steps of pi/4
     assert quantize_phase(0.5, 3) == pytest.approx(np.pi / 4) and quantize_phase(0.3, 3) == 0.0

@@ -31,21 +31,10 @@ import numpy as np
 
 from cryoctl.circuit.ops import generator, rotation, unitary_to_superop
 from cryoctl.errors import CryoctlError
-from cryoctl.gates.table import GateTable, quantize_phase, wrap_angle
+from cryoctl.gates.table import GateTable, virtual_z, wrap_angle
 
-
-def frame_rz(phi: np.ndarray, levels: int, phase_bits: int | None = None) -> np.ndarray:
-    """RZ(phi) as a frame update on d levels: diag(exp(+i phi (k - 1/2))), k = 0..d-1 -> (..., d, d).
-
-    On the qubit block this is exp(-i phi Z / 2) = diag(exp(-i phi/2), exp(+i phi/2)), the same
-    convention as the drive rotations; level k picks up k times the frame phase relative to level 0.
-    phi is first rounded to the 2^phase_bits grid.
-    """
-    phi = np.asarray(phi, dtype=float)
-    if phase_bits is not None:
-        phi = quantize_phase(phi, phase_bits)
-    diag = np.exp(1j * phi[..., None] * (np.arange(levels) - 0.5))
-    return diag[..., :, None] * np.eye(levels)
+# RZ is a frame update with the drive-rotation convention exp(-i phi Z/2); one implementation, in pulse.
+frame_rz = virtual_z
 
 
 @dataclass(frozen=True)

@@ -33,12 +33,17 @@ def quantize_phase(phi: np.ndarray, phase_bits: int) -> np.ndarray:
 
 
 def virtual_z(phi: np.ndarray, levels: int, phase_bits: int | None = None) -> np.ndarray:
-    """RZ(phi) on d levels as a frame update, diag(exp(-i phi (k - 1/2))) -> full matrices (..., d, d)."""
+    """RZ(phi) on d levels as a frame update: diag(exp(+i phi (k - 1/2))), k = 0..d-1 -> (..., d, d).
+
+    On the qubit block this is exp(-i phi Z / 2) = diag(exp(-i phi/2), exp(+i phi/2)), the same
+    convention as the drive rotations (Z = 1 - 2n there, so RZ(phi) = e^{-i phi/2} exp(+i phi n));
+    level k picks up k times the frame phase relative to level 0, as a drive-phase shift does for the
+    k-photon transition. phi is first rounded to the 2^phase_bits grid when phase_bits is given.
+    """
     phi = np.asarray(phi, dtype=float)
     if phase_bits is not None:
         phi = quantize_phase(phi, phase_bits)
-    k = np.arange(levels) - 0.5
-    diag = np.exp(-1j * phi[..., None] * k)
+    diag = np.exp(1j * phi[..., None] * (np.arange(levels) - 0.5))
     return diag[..., :, None] * np.eye(levels)
 
 
