@@ -5,7 +5,7 @@
   (``--scheduler tcp://host:8786``). Safe to interrupt or kill: re-running resumes. Exit status 2 if
   any point errored (errors are stored and retried by the next run).
 - ``study status SPEC``: done / error / pending counts, and the errored points with their messages.
-- ``report STORE -o DIR``: self-contained HTML report plus CSV/JSON.
+- ``report STORE -o DIR [--spec SPEC]``: self-contained HTML report plus CSV/JSON (all rows, or one spec's).
 - ``compare PROFILE ...``: side-by-side table of profiles (DAC fields, power, area, qubits that fit).
 """
 
@@ -22,7 +22,7 @@ from cryoctl.cli import app
 from cryoctl.cli.common import JsonOpt, SetOpt, console, err_console, print_json, profile_from_cli
 from cryoctl.errors import CryoctlError
 from cryoctl.report import COMPARE_ROWS, build_report, compare_profiles
-from cryoctl.study import default_store_path, load_study_spec, run_study, study_status
+from cryoctl.study import default_store_path, expand_points, load_study_spec, run_study, study_status
 
 study_app = typer.Typer(
     help="Studies: profiles x grid x seeds x tasks, results in a resumable SQLite store.",
@@ -98,10 +98,14 @@ def status_cmd(spec_path: SpecArg, store: StoreOpt = None, json_out: JsonOpt = F
 def report_cmd(
     store: Annotated[Path, typer.Argument(help="Result store written by 'cryoctl study run'.")],
     out_dir: Annotated[Path, typer.Option("--out", "-o", help="Output directory (created).")],
+    spec: Annotated[
+        Path | None, typer.Option("--spec", help="Only the points of this study spec (default: every row of the store).")
+    ] = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Self-contained HTML report (embedded plots) plus CSV/JSON tables from a result store."""
-    summary = build_report(store, out_dir)
+    keys = {p.key for p in expand_points(load_study_spec(spec), str(spec))} if spec is not None else None
+    summary = build_report(store, out_dir, keys=keys)
     if json_out:
         print_json({k: summary[k] for k in ("store", "out_dir", "html", "points", "errors", "quality", "plots")})
         return

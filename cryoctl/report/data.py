@@ -86,6 +86,13 @@ def point_records(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     ovs = [json.loads(r["overrides"]) for r in records]
     keys = {k for o in ovs for k in o}
     varying = {k for k in keys if len({json.dumps(o.get(k, "<unset>")) for o in ovs}) > 1}
+    # A key zipped with dac.bits (one value per resolution) adds nothing to a curve over bits.
+    for k in sorted(varying - {"dac.bits"}):
+        per_bits: dict[int, set[str]] = defaultdict(set)
+        for rec, o in zip(records, ovs):
+            per_bits[rec["bits"]].add(json.dumps(o.get(k, "<unset>")))
+        if all(len(v) == 1 for v in per_bits.values()):
+            varying.discard(k)
     for rec, o in zip(records, ovs):
         rec["label_overrides"] = json.dumps({k: v for k, v in o.items() if k in varying}, sort_keys=True)
     # ... and the task parameters that differ between points of the same kind (dataset has its own panel).
@@ -97,7 +104,7 @@ def point_records(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         tkeys = {k for t in tasks for k in t if k != "dataset"}
         tvary = sorted(k for k in tkeys if len({json.dumps(t.get(k)) for t in tasks}) > 1)
         for rec, t in zip(recs, tasks):
-            rec["label_task"] = ", ".join(f"{k}={t.get(k)}" for k in tvary)
+            rec["label_task"] = ", ".join(f"{k}={t[k]}" for k in tvary if t.get(k) is not None)
     return records
 
 
@@ -208,12 +215,12 @@ def profile_table(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
-def load_records(store_path: str | Path) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """(records of finished points, rows of errored points) from a store."""
+def load_records(store_path: str | Path, keys: set[str] | None = None) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(records of finished points, rows of errored points) from a store, optionally only ``keys``."""
     from cryoctl.study import ResultStore
 
     with ResultStore(store_path, create=False) as st:
-        rows = st.rows()
+        rows = st.rows(keys=keys)
     errors = [{"key": r["key"], "study": r["study"], "kind": r["kind"], "profile": r["profile"], "seed": r["seed"],
                "overrides": json.dumps(r["spec"].get("overrides", {}), sort_keys=True),
                "error": (r["error"] or "").splitlines()[0] if r["error"] else "", "attempts": r["attempts"]}

@@ -99,14 +99,17 @@ PROFILE_COLUMNS = [
 ]
 
 
-def build_report(store: str | Path, out_dir: str | Path) -> dict[str, Any]:
-    """Write the report files for ``store`` into ``out_dir``; returns a summary (paths, plots, counts)."""
+def build_report(store: str | Path, out_dir: str | Path, keys: set[str] | None = None) -> dict[str, Any]:
+    """Write the report files for ``store`` into ``out_dir``; returns a summary (paths, plots, counts).
+
+    ``keys``: report only these points (e.g. those of one study spec); default every row of the store.
+    """
     out = Path(out_dir)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise CryoctlError(f"cannot create report directory ({exc.strerror})", field=str(out)) from None
-    records, errors = load_records(store)
+    records, errors = load_records(store, keys)
     qname, qpoints = quality_points(records)
     profiles = profile_table(records)
 

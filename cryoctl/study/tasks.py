@@ -246,12 +246,20 @@ def _resolve_data_dir(task: dict[str, Any], base_dir: str) -> dict[str, Any]:
     return task
 
 
+def _normalise_qnn(task: dict[str, Any]) -> dict[str, Any]:
+    """The abstract quantizer has no gate table: its engine/noise-draw settings must not split points."""
+    if task.get("provider") == "ideal":
+        return {k: v for k, v in task.items() if k not in ("engine", "n_noise_draws")}
+    return task
+
+
 def _prepare_qnn(task: dict[str, Any], base_dir: str, field: str) -> tuple[dict[str, Any], dict[str, Any]]:
     """Model files are keyed by content (sha256 of the JSON), run from their absolute path."""
     from pathlib import Path
 
     from cryoctl.profile import content_hash
 
+    task = _normalise_qnn(task)
     run = _resolve_data_dir(task, base_dir)
     if task.get("model", "train-float") == "train-float":
         return task, run
@@ -343,7 +351,7 @@ def _qnn_train(profile: HardwareProfile, params: dict[str, Any], seed: int | Non
 register_task("qnn_infer", _qnn_infer, QnnInferParams, uses_seed=True, version=_qnn_version, prepare=_prepare_qnn,
               description="accuracy of a float-trained QNN on the profile's gates")
 register_task("qnn_train", _qnn_train, QnnTrainParams, uses_seed=True, version=_qnn_version,
-              prepare=lambda t, b, f: (t, _resolve_data_dir(t, b)),
+              prepare=lambda t, b, f: (_normalise_qnn(t), _resolve_data_dir(_normalise_qnn(t), b)),
               description="train a QNN on the profile's gates")
 
 
