@@ -76,6 +76,20 @@ def test_spec_errors_name_the_field(tmp_path):
         load_study_spec(_write_spec(tmp_path, "name: [unclosed\n"))
 
 
+def test_unknown_profile_fails_before_running_and_keeps_the_store(tmp_path, capsys):
+    spec_path = _write_spec(tmp_path, BASIC)
+    store = tmp_path / "u.sqlite"
+    run_study(load_study_spec(spec_path), store, workers=0, progress=False)
+    before = _rows(store)
+    bad = _write_spec(tmp_path, BASIC.replace("[cryo_cmos_6bit, ideal]", "[cryo_cmos_6bit, ideal, no_such_chip]"), "bad.yaml")
+    with pytest.raises(CryoctlError, match=r"bad.yaml: profiles\[2\].*unknown profile 'no_such_chip'"):
+        run_study(load_study_spec(bad), store, workers=0, progress=False)
+    assert _rows(store) == before
+    assert main(["study", "run", str(bad), "--store", str(store)]) == 2
+    assert "no_such_chip" in capsys.readouterr().err
+    assert _rows(store) == before
+
+
 def test_points_keys_are_content_hashes(tmp_path):
     spec = load_study_spec(_write_spec(tmp_path, BASIC))
     pts = expand_points(spec)

@@ -149,8 +149,8 @@ def run_study(
     progress: bool = True,
     console: Console | None = None,
     busy_timeout_s: float = 5.0,
-    source: str = "<study>",
     scheduler_timeout_s: float = 10.0,
+    source: str | None = None,
 ) -> RunSummary:
     """Run every point of ``spec`` not already finished in ``store``; returns what happened.
 
@@ -208,7 +208,7 @@ def run_study(
     return summary
 
 
-def study_status(spec: StudySpec, store: str | Path, source: str = "<study>") -> dict[str, Any]:
+def study_status(spec: StudySpec, store: str | Path, source: str | None = None) -> dict[str, Any]:
     """Counts of done / error / pending points of ``spec`` in ``store`` and the errored points."""
     points = expand_points(spec, source)
     path = Path(store)

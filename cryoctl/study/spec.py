@@ -57,6 +57,8 @@ class StudySpec(BaseModel):
     tasks: list[dict[str, Any]] = Field(min_length=1)
     #: Directory that relative profile paths are resolved against (the spec file's directory).
     base_dir: str = "."
+    #: Where the spec came from (the file), used to name fields in error messages.
+    source: str = "<study>"
 
     @field_validator("seeds")
     @classmethod
@@ -124,9 +126,10 @@ def load_study_spec(path: str | Path) -> StudySpec:
         raise CryoctlError(f"not valid YAML{loc}: {getattr(exc, 'problem', None) or exc}", field=str(path)) from None
     if not isinstance(doc, dict):
         raise CryoctlError("expected a mapping with name, profiles, grid, seeds, tasks", field=str(path))
-    if "base_dir" in doc:
-        raise CryoctlError("unknown key (base_dir is set from the spec file's location)", field=f"{path}: base_dir")
-    return parse_study_spec({**doc, "base_dir": str(path.resolve().parent)}, source=str(path))
+    for internal in ("base_dir", "source"):
+        if internal in doc:
+            raise CryoctlError(f"unknown key ({internal} is set from the spec file's location)", field=f"{path}: {internal}")
+    return parse_study_spec({**doc, "base_dir": str(path.resolve().parent), "source": str(path)}, source=str(path))
 
 
 def parse_study_spec(doc: dict[str, Any], source: str = "<study>") -> StudySpec:
@@ -219,13 +222,14 @@ def resolve_profile_ref(ref: str, base_dir: str | Path, field: str) -> Path:
         raise CryoctlError(f"unknown profile {ref!r}: not a file next to the spec nor a shipped profile ({exc})", field=field) from None
 
 
-def expand_points(spec: StudySpec, source: str = "<study>") -> list[Point]:
+def expand_points(spec: StudySpec, source: str | None = None) -> list[Point]:
     """All points of a spec, deduplicated by key, in a stable order (profile, grid, task, seed).
 
     Unknown profiles are a spec error (raised before anything runs). A grid combination the profile
     schema rejects (say ``dac.bits: 2`` with ``unary_msbs: 3``) becomes points carrying
     ``profile_error``; the runner stores them as errors and the rest of the study goes on.
     """
+    source = source or spec.source
     paths = [resolve_profile_ref(r, spec.base_dir, f"{source}: profiles[{i}]") for i, r in enumerate(spec.profiles)]
     combos = grid_combinations(spec.grid, source)
     tasks = []
