@@ -177,7 +177,8 @@ def run_study(
 
         invalid = [p for p in todo if p.profile is None]
         for p in invalid:
-            record(p, {"result": None, "status": "error", "error": f"invalid profile for this grid point: {p.profile_error}",
+            record(p, {"result": None, "status": "error", "error": "invalid profile for this grid point: "
+                       + " ".join(line.strip() for line in (p.profile_error or "").splitlines()),
                        "started_at": None, "finished_at": None, "elapsed_s": 0.0, "worker": None})
         payloads = [_payload(p) for p in todo if p.profile is not None]
 
