@@ -134,3 +134,16 @@ def test_cost_report_is_json_ready():
 
     r = cost_report(_profile(bits=12, unit_mismatch_sigma=0.01))
     assert json.loads(json.dumps(r)) == r
+
+
+def test_shipped_cryo_cmos_profiles_within_published_per_qubit_power():
+    """DESIGN.md: published cryo-CMOS controllers dissipate < 2 mW/qubit (28 nm, 3 K) to 23 mW/qubit
+    (14 nm FinFET, 4 K); the 4 K stage has ~1.5 W, so at least ~65 such qubits must fit."""
+    from cryoctl.profile import load_profile
+
+    for name in ("cryo_cmos_4bit", "cryo_cmos_6bit", "cryo_cmos_8bit"):
+        r = cost_report(load_profile(name))
+        assert r["temperature_k"] <= 4.0
+        assert 0.1e-3 < r["power_per_qubit_w"] < 23e-3, (name, r["power_per_qubit_w"])
+        assert r["qubits_that_fit"] >= math.floor(1.5 / 23e-3)
+        assert r["thermal_floor_w"] < r["channel_power_w"]  # dissipation above the kT bound

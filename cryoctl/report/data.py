@@ -204,7 +204,10 @@ def profile_table(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
         acc = [r["result.accuracy"] for r in accuracy_records(rs)]
         fid = [r["result.fidelity_mean"] for r in rs if r["kind"] == "gates" and isinstance(r.get("result.fidelity_mean"), (int, float))]
         out.append({
-            "profile": prof, "overrides": ov, "bits": first["bits"], "architecture": first["architecture"],
+            "profile": prof, "overrides": ov,
+            "varying": ", ".join(f"{k.split('.')[-1]}={v}" for k, v in json.loads(first["label_overrides"]).items()
+                                 if k != "dac.bits"),
+            "bits": first["bits"], "architecture": first["architecture"],
             "sample_rate_gsps": first["sample_rate_gsps"], "unit_mismatch_sigma": first["unit_mismatch_sigma"],
             "temperature_k": first["temperature_k"], "power_per_qubit_w": first["power_per_qubit_w"],
             "area_per_qubit_mm2": first["area_per_qubit_mm2"], "qubits_that_fit": first["qubits_that_fit"],
