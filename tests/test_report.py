@@ -82,13 +82,12 @@ tasks:
 @pytest.fixture(scope="module")
 def report(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("report")
-    import os
-
-    os.environ.setdefault("CRYOCTL_CACHE", str(tmp / "cache"))
     spec_path = tmp / "r.yaml"
     spec_path.write_text(SPEC)
     store = tmp / "r.sqlite"
-    run_study(load_study_spec(spec_path), store, workers=0, progress=False)
+    with pytest.MonkeyPatch.context() as mp:  # gate tables go to a private cache, not ~/.cache
+        mp.setenv("CRYOCTL_CACHE", str(tmp / "cache"))
+        run_study(load_study_spec(spec_path), store, workers=0, progress=False)
     summary = build_report(store, tmp / "out")
     return tmp, store, summary
 
