@@ -128,6 +128,17 @@ def test_report_files_and_tables(report):
     assert row["power_per_qubit_w"] == ref["power_per_qubit_w"] and row["qubits_that_fit"] == ref["qubits_that_fit"]
 
 
+def test_report_restricted_to_keys(report, tmp_path):
+    _, store, _ = report
+    from cryoctl.study import ResultStore
+
+    with ResultStore(store, create=False) as st:
+        cost_keys = {r["key"] for r in st.rows() if r["kind"] == "cost"}
+    s = build_report(store, tmp_path / "only_cost", keys=cost_keys)
+    assert s["points"] == len(cost_keys) == 6 and s["errors"] == 0
+    assert s["plots"]["plot-cost-vs-bits"] and not s["plots"]["plot-gate-leakage-vs-bits"]
+
+
 def test_report_says_no_data(tmp_path):
     spec_path = tmp_path / "c.yaml"
     spec_path.write_text("name: c\nprofiles: [cryo_cmos_4bit]\ngrid: {dac.bits: '2..4'}\ntasks: [{kind: cost}]\n")

@@ -255,3 +255,17 @@ def test_cli_study_run_json_and_exit_status(tmp_path, capsys):
     assert out["store"] == str(tmp_path / "cli.sqlite") and (tmp_path / "cli.sqlite").exists()
     assert main(["study", "run", str(tmp_path / "missing.yaml")]) == 2
     assert "missing.yaml" in capsys.readouterr().err
+
+
+def test_store_never_overwrites_a_finished_point(tmp_path):
+    row = {"key": "k1", "study": "s", "kind": "cost", "profile": "p", "seed": None, "spec": {"a": 1},
+           "result": '{"x": 1}', "status": "done", "error": None, "started_at": 0.0, "finished_at": 1.0,
+           "elapsed_s": 1.0, "worker": "w"}
+    with ResultStore(tmp_path / "s.sqlite") as st:
+        st.put({**row, "key": "k2", "status": "error", "result": None, "error": "first"})
+        st.put(row)
+        st.put({**row, "status": "error", "result": None, "error": "late duplicate"})  # e.g. a concurrent run
+        st.put({**row, "key": "k2", "result": '{"x": 2}'})  # an errored point that now succeeded
+        rows = {r["key"]: r for r in st.rows()}
+    assert rows["k1"]["status"] == "done" and rows["k1"]["result"] == {"x": 1} and rows["k1"]["attempts"] == 1
+    assert rows["k2"]["status"] == "done" and rows["k2"]["result"] == {"x": 2} and rows["k2"]["attempts"] == 2
