@@ -45,10 +45,10 @@ def test_element_layout_per_architecture():
 
 
 def test_gain_and_offset_error():
-    s = spec(bits=6, gain_error=0.03, offset_lsb=-0.7, full_scale_v=2.0)
+    s = spec(bits=6, gain_error=0.03, offset_v=-0.04, full_scale_v=2.0)
     dac = Dac(s)
     codes = dac.codes
-    np.testing.assert_allclose(dac.levels, (1.03 * codes - 0.7) * s.lsb_v, rtol=0, atol=1e-15)
+    np.testing.assert_allclose(dac.levels, 1.03 * codes * s.lsb_v - 0.04, rtol=0, atol=1e-15)
     # INL/DNL are defined from the actual average step: gain and offset leave them at zero
     np.testing.assert_allclose(inl(dac.levels), 0.0, atol=1e-12)
     np.testing.assert_allclose(dnl(dac.levels), 0.0, atol=1e-12)
@@ -56,7 +56,7 @@ def test_gain_and_offset_error():
 
 def test_gain_offset_do_not_change_mismatch_inl():
     base = dict(bits=8, unit_mismatch_sigma=0.03, mismatch_seed=5)
-    a, b = Dac(spec(**base)), Dac(spec(**base, gain_error=-0.1, offset_lsb=3.0))
+    a, b = Dac(spec(**base)), Dac(spec(**base, gain_error=-0.1, offset_v=0.01))
     np.testing.assert_allclose(inl(a.levels), inl(b.levels), atol=1e-9)
     np.testing.assert_allclose(inl(a.levels, "bestfit"), inl(b.levels, "bestfit"), atol=1e-9)
 
@@ -174,7 +174,7 @@ def test_inl_table_reproduced_and_replaces_mismatch():
     rng = np.random.default_rng(0)
     table = rng.normal(0, 0.4, 2**bits)
     table[[0, -1]] = 0.0  # a measured endpoint INL is zero at both ends
-    s = spec(bits=bits, inl_table_lsb=tuple(table), unit_mismatch_sigma=0.2, gain_error=0.02, offset_lsb=1.5)
+    s = spec(bits=bits, inl_table_lsb=tuple(table), unit_mismatch_sigma=0.2, gain_error=0.02, offset_v=0.005)
     dac = Dac(s)
     np.testing.assert_allclose(inl(dac.levels, "endpoint"), table, rtol=0, atol=1e-12)
     # not endpoint-referenced: the endpoint INL is the table minus its endpoint line, in units of
@@ -258,7 +258,7 @@ def test_transfer_invariants(bits, unary, sigma, seed, gain, offset):
     # bottom code: nothing on; top code: every element on
     assert dac.levels[0] == pytest.approx(-(2 ** (bits - 1)) * s.lsb_v, abs=1e-12)
     assert dac.levels[-1] == pytest.approx((w.sum() - 2 ** (bits - 1)) * s.lsb_v, rel=1e-12)
-    skewed = Dac(s.model_copy(update={"gain_error": gain, "offset_lsb": offset}))
+    skewed = Dac(s.model_copy(update={"gain_error": gain, "offset_v": offset * s.lsb_v}))
     if np.ptp(dac.levels) > 0:
         np.testing.assert_allclose(dnl(skewed.levels), dnl(dac.levels), atol=1e-8)
         np.testing.assert_allclose(inl(skewed.levels, "bestfit"), inl(dac.levels, "bestfit"), atol=1e-8)

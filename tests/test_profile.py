@@ -62,7 +62,7 @@ def test_ideal_is_the_infinite_precision_reference():
     p = load_profile("ideal")
     d = p.dac
     assert d.bits == 16 and d.unit_mismatch_sigma == 0 and d.noise_v_per_sqrt_hz == 0 and d.jitter_rms_ps == 0
-    assert d.gain_error == 0 and d.offset_lsb == 0 and d.inl_table_lsb is None
+    assert d.gain_error == 0 and d.offset_v == 0 and d.inl_table_lsb is None
     assert p.qubits.t1_us is None and p.qubits.t2_us is None and p.qubits.cz_error == 0
     assert (p.readout.p01, p.readout.p10, p.readout.shots) == (0.0, 0.0, None)
     # Half an LSB relative to full scale: 2^-16 = 1.53e-5 (the "~1.5e-5" of the comment in ideal.yaml).
@@ -223,7 +223,7 @@ def test_hash_ignores_name_description_key_order_and_number_spelling(tmp_path):
 
 
 @pytest.mark.parametrize("override", ["dac.mismatch_seed=2", "dac.bits=7", "qubits.t1_us=51", "readout.shots=10",
-                                      "cost.temperature_k=3", "pulse.phase_bits=11", "dac.offset_lsb=0.1000001"])
+                                      "cost.temperature_k=3", "pulse.phase_bits=11", "dac.offset_v=0.0001000001"])
 def test_any_content_change_changes_the_hash(override):
     assert profile_hash(load_profile("cryo_cmos_6bit", [override])) != profile_hash(load_profile("cryo_cmos_6bit"))
 

@@ -71,7 +71,7 @@ def test_unknown_keys_are_errors(doc, field):
         (doc_with("qubits", "count", [4]), "qubits.count", "integer"),
         (doc_with("readout", "shots", {"n": 3}), "readout.shots", "integer"),
         (doc_with("dac", "inl_table_lsb", "flat"), "dac.inl_table_lsb", "number"),
-        (doc_with("dac", "offset_lsb", float("nan")), "dac.offset_lsb", "finite"),
+        (doc_with("dac", "offset_v", float("nan")), "dac.offset_v", "finite"),
         (doc_with("qubits", "t1_us", float("inf")), "qubits.t1_us", "finite"),
         ({"name": "x", "dac": [6]}, "dac", "DacSpec"),
         ({"name": 7, "dac": {"bits": 6}}, "name", "string"),

@@ -14,7 +14,7 @@ order); its lower B bits switch on the binary elements whose bit is set. With W_
 element j in units of I_u, the output is
 
     I_on(u) = sum_{j < h} W^unary_j + sum_i bit_i(u) W^binary_i
-    V(c)    = [(1 + gain_error) (I_on(u) - 2^(N-1)) + offset_lsb] * LSB,   LSB = full_scale_v / 2^(N-1),
+    V(c)    = (1 + gain_error) (I_on(u) - 2^(N-1)) * LSB + offset_v,   LSB = full_scale_v / 2^(N-1),
 
 i.e. the current of the switched-on units minus the ideal midscale current, times the load; the
 ideal DAC (all e_k = 0) gives exactly V(c) = c * LSB.
@@ -25,7 +25,7 @@ instead of 2^N - 1. The standard-normal draws z do not depend on sigma_u, so one
 one chip whose error pattern scales with sigma_u (a what-if on sigma_u keeps the chip).
 
 Measured transfer: when ``inl_table_lsb`` is given it replaces the mismatch model,
-V(c) = [(1 + gain_error)(c + INL_table[u]) + offset_lsb] * LSB.
+V(c) = (1 + gain_error)(c + INL_table[u]) * LSB + offset_v.
 """
 
 from __future__ import annotations
@@ -97,5 +97,5 @@ def ideal_levels(spec: DacSpec) -> np.ndarray:
 
 
 def _scale(spec: DacSpec, units_from_mid: np.ndarray) -> np.ndarray:
-    # Written so that gain_error = offset_lsb = 0 gives exactly code * LSB (one rounding).
-    return ((1.0 + spec.gain_error) * units_from_mid + spec.offset_lsb) * spec.lsb_v
+    # Written so that gain_error = offset_v = 0 gives exactly code * LSB (one rounding).
+    return (1.0 + spec.gain_error) * units_from_mid * spec.lsb_v + spec.offset_v

@@ -77,7 +77,9 @@ class DacSpec(_Spec):
     unit_mismatch_sigma: float = Field(0.0, ge=0.0, le=0.5)
     mismatch_seed: int = Field(0, ge=0)
     gain_error: float = Field(0.0, gt=-1.0, lt=1.0)
-    offset_lsb: float = 0.0
+    # Residual DC offset at the output after LO-leakage trim, in volts (an analog property: it does not
+    # scale with the LSB when a what-if changes the number of bits).
+    offset_v: float = 0.0
     # Measured INL (LSB) for every code from -2^(N-1) upward; replaces the mismatch model when given.
     # In YAML either inline or as `inl_table_csv: file.csv` (resolved by the loader).
     inl_table_lsb: tuple[float, ...] | None = None
