@@ -219,3 +219,15 @@ def test_html_report_renders_in_headless_chromium(report, tmp_path):
     rows_with_ink = ink.any(axis=1)
     assert rows_with_ink[: 2000].mean() > 0.3  # content spread down the page (figures), not one line
     shutil.copy(shot, out / "screenshot.png")
+
+
+def test_abstract_quantizer_accuracy_is_not_credited_to_a_profile():
+    """provider=ideal points (the b-bit angle quantizer) are independent of the profile: they appear in
+    the elbow plot but not in a profile's summary row or on its power/area Pareto plots."""
+    from cryoctl.report.data import accuracy_records
+
+    hw = {"result.accuracy": 0.6, "task.provider": "hardware"}
+    ab = {"result.accuracy": 0.9, "task.provider": "ideal"}
+    other = {"result.accuracy": 0.7}  # e.g. a task kind without providers
+    assert accuracy_records([hw, ab, other]) == [hw, ab, other]
+    assert accuracy_records([hw, ab, other], hardware_only=True) == [hw, other]

@@ -23,10 +23,16 @@ from cryoctl.cost import cost_report
 from cryoctl.profile import HardwareProfile
 
 
-def accuracy_records(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Records that carry a numeric ``result.accuracy`` (QNN inference/training points)."""
+def accuracy_records(records: list[dict[str, Any]], hardware_only: bool = False) -> list[dict[str, Any]]:
+    """Records that carry a numeric ``result.accuracy`` (QNN inference/training points).
+
+    ``hardware_only`` keeps the points run on the profile's emulated hardware: the abstract b-bit
+    quantizer (``provider: ideal``) does not depend on the profile, so its accuracy must not be
+    credited to a profile's power, area or summary row.
+    """
     return [r for r in records if isinstance(r.get("result.accuracy"), (int, float))
-            and not isinstance(r.get("result.accuracy"), bool)]
+            and not isinstance(r.get("result.accuracy"), bool)
+            and not (hardware_only and r.get("task.provider") == "ideal")]
 
 
 def flatten(obj: Any, prefix: str = "") -> dict[str, Any]:
@@ -161,11 +167,12 @@ def pareto_front(cost: np.ndarray, quality: np.ndarray) -> np.ndarray:
 def quality_points(records: list[dict[str, Any]]) -> tuple[str, list[dict[str, Any]]]:
     """The records to place on the power/area-vs-quality plots and the quality measure's name.
 
-    Accuracy of QNN points (mean over seeds per resolved profile and task) if any exist, else the
+    Accuracy of QNN points on the profile's hardware (mean over seeds per resolved profile and task)
+    if any exist, else the
     mean realized-gate fidelity of gate points; ("", []) if neither.
     """
     for field, name in (("result.accuracy", "accuracy"), ("result.fidelity_mean", "gate fidelity (mean over codes)")):
-        sel = accuracy_records(records) if field == "result.accuracy" else [
+        sel = accuracy_records(records, hardware_only=True) if field == "result.accuracy" else [
             r for r in records if r["kind"] == "gates" and isinstance(r.get(field), (int, float))]
         if not sel:
             continue
@@ -201,7 +208,7 @@ def profile_table(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     out = []
     for (prof, ov), rs in sorted(by.items(), key=lambda kv: (kv[0][0], kv[1][0]["bits"], kv[0][1])):
         first = rs[0]
-        acc = [r["result.accuracy"] for r in accuracy_records(rs)]
+        acc = [r["result.accuracy"] for r in accuracy_records(rs, hardware_only=True)]
         fid = [r["result.fidelity_mean"] for r in rs if r["kind"] == "gates" and isinstance(r.get("result.fidelity_mean"), (int, float))]
         out.append({
             "profile": prof, "overrides": ov,

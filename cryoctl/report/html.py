@@ -95,7 +95,7 @@ PROFILE_COLUMNS = [
     ("sample_rate_gsps", "f_s (GS/s)"), ("unit_mismatch_sigma", "σ_u"), ("temperature_k", "T (K)"),
     ("power_per_qubit_w", "P/qubit (W)"), ("area_per_qubit_mm2", "area/qubit (mm²)"),
     ("qubits_that_fit", "qubits that fit"), ("gate_fidelity_mean", "gate F (mean)"),
-    ("accuracy_mean", "QNN accuracy (mean)"), ("points", "points"),
+    ("accuracy_mean", "QNN accuracy on hardware (mean)"), ("points", "points"),
 ]
 
 
