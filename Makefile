@@ -14,8 +14,11 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# The main job: the shipped default what-if study over the shipped profiles, then its report.
+# Re-running resumes (finished points are skipped). Open out/report/report.html.
 demo: $(STAMP)
-	$(BIN)/cryoctl dac characterize hw_profiles/cryo_cmos_6bit.yaml -o out/demo
+	$(BIN)/cryoctl study run experiments/default_study.yaml --store out/default.sqlite
+	$(BIN)/cryoctl report out/default.sqlite -o out/report
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 -q
