@@ -307,3 +307,15 @@ def test_readme_example_profile_loads(tmp_path):
     block = text.split("```yaml\n", 1)[1].split("```", 1)[0]
     p = load_profile(write(tmp_path / "my_chip.yaml", block))
     assert p.name == "my_chip" and p.dac.bits == 6 and p.dac.unit_mismatch_sigma == 0.05 and p.dac.mismatch_seed == 7
+
+
+def test_yaml_12_floats_are_numbers(tmp_path):
+    """PyYAML's YAML 1.1 reads `1e-9` as a string; profiles and --set use the YAML 1.2 float rule."""
+    from cryoctl.profile.yamlio import load_yaml
+
+    assert load_yaml("a: 1e-9\nb: 2E9\nc: -3.5e+2\nd: '1e-9'\ne: 1_000\nf: .inf\ng: 7") == {
+        "a": 1e-9, "b": 2e9, "c": -350.0, "d": "1e-9", "e": 1000, "f": float("inf"), "g": 7}
+    path = tmp_path / "p.yaml"
+    path.write_text("name: x\ndac: {bits: 6, noise_v_per_sqrt_hz: 1e-9, sample_rate_gsps: 2e0}\n")
+    p = load_profile(path, ["dac.jitter_rms_ps=1e0", "qubits.t1_us=5e1"])
+    assert (p.dac.noise_v_per_sqrt_hz, p.dac.sample_rate_gsps, p.dac.jitter_rms_ps, p.qubits.t1_us) == (1e-9, 2.0, 1.0, 50.0)

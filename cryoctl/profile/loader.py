@@ -17,6 +17,7 @@ from pydantic import ValidationError
 
 from cryoctl.errors import CryoctlError
 from cryoctl.profile.models import HardwareProfile
+from cryoctl.profile.yamlio import load_yaml
 
 #: Shipped profiles (repository top level, next to the package).
 SHIPPED_DIR = Path(__file__).resolve().parents[2] / "hw_profiles"
@@ -52,7 +53,7 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     except (OSError, UnicodeDecodeError) as exc:
         raise CryoctlError(f"cannot read file as UTF-8 text ({exc.__class__.__name__})", field=str(path)) from None
     try:
-        doc = yaml.safe_load(text)  # safe_load: Python object tags are rejected, never constructed
+        doc = load_yaml(text)  # safe loader: Python object tags are rejected, never constructed
     except yaml.constructor.ConstructorError as exc:
         where = exc.problem_mark
         loc = f" at line {where.line + 1}, column {where.column + 1}" if where else ""
@@ -156,7 +157,7 @@ def parse_override(item: str) -> tuple[list[str], Any]:
     if raw.strip() == "":
         raise CryoctlError(f"malformed override {item!r}: missing value after '='", field=f"--set {key.strip()}")
     try:
-        value = yaml.safe_load(raw)
+        value = load_yaml(raw)
     except (yaml.YAMLError, RecursionError):
         raise CryoctlError(
             f"malformed override {item!r}: value {raw!r} is not a plain YAML value (number, string, null, list)",

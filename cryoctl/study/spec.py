@@ -38,6 +38,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 import cryoctl
 from cryoctl.errors import CryoctlError
 from cryoctl.profile import HardwareProfile, content_hash, load_profile, profile_hash, resolve_profile_path
+from cryoctl.profile.yamlio import load_yaml
 from cryoctl.study.tasks import get_task, validate_task
 
 _RANGE = re.compile(r"^\s*(-?\d+)\s*\.\.\s*(-?\d+)\s*(?:\.\.\s*(\d+)\s*)?$")
@@ -119,7 +120,7 @@ def load_study_spec(path: str | Path) -> StudySpec:
     except (OSError, UnicodeDecodeError) as exc:
         raise CryoctlError(f"cannot read study spec ({exc.__class__.__name__}: {exc})", field=str(path)) from None
     try:
-        doc = yaml.safe_load(text)
+        doc = load_yaml(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         loc = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
