@@ -230,3 +230,43 @@ def test_superop_row_major_convention():
     rho = np.diag([0.5, 0.3, 0.2]).astype(complex)
     s = unitary_to_superop(u)
     assert np.allclose((s @ rho.reshape(-1)).reshape(3, 3), u @ rho @ u.conj().T)
+
+
+def test_virtual_z_has_phase_word_resolution_not_amplitude_resolution():
+    """DESIGN: RZ is a frame update with `phase_bits` of resolution. On a 4-bit table (drive step
+    pi/7.2) a requested RZ(0.2) must not collapse onto the amplitude grid (it would give 0 or 0.44)."""
+    apc = np.pi / 7.2
+    prov = TableProvider(exact_table(4, levels=3, n_qubits=1, angle_per_code=apc, phase_bits=10))
+    step = 2 * np.pi / 2**10
+    for phi in (0.1, 0.2, 1.0, -2.5):
+        u = prov.ops("z", 0, np.array(phi))
+        want = np.round(phi / step) * step
+        assert np.allclose(u, frame_rz(want, 3), atol=1e-12), phi
+        assert np.allclose(u[:2, :2], rotation("z", want, 2), atol=1e-12), phi
+        assert abs(want - phi) <= step / 2
+    axes = np.array(["x", "z", "y", "z"])
+    assert np.allclose(prov.param_steps(axes), [apc, step, apc, step])
+    codes = prov.to_codes(np.array([0.2, 0.2, 0.2, np.pi - 1e-6]), axes)
+    assert codes.tolist() == [0, round(0.2 / step), 0, -(2**9)]  # phase words wrap: +pi == -pi
+    # drive code 9 is 1.25 pi -> wraps to -0.75 pi = code -5; phase word 2^9 + 3 wraps modulo 2^10
+    assert prov.wrap_codes(np.array([9, 2**9 + 3]), np.array(["x", "z"])).tolist() == [-5, -(2**9) + 3]
+
+
+def test_code_grid_shift_is_exact_with_mixed_drive_and_phase_grids():
+    """Per-parameter shift: drive parameters shift by whole amplitude codes (s != pi/2), RZ parameters
+    by whole phase words; the generalised rule stays exact for both."""
+    rng = np.random.default_rng(4)
+    c = small_circuit(2)
+    axes = np.array(c.param_axes)
+    assert axes.tolist() == ["x", "y", "z"] * 4
+    prov = TableProvider(exact_table(5, levels=2, n_qubits=2, angle_per_code=np.pi / 14.4, phase_bits=10))
+    k, s = code_shift(prov, axes)
+    assert np.all(k[axes == "z"] == 2**8) and np.allclose(s[axes == "z"], np.pi / 2)
+    assert np.all(k[axes != "z"] == 7) and not np.allclose(s[axes != "z"], np.pi / 2)
+    steps = prov.param_steps(axes)
+    th = prov.to_codes(rng.uniform(-1.4, 1.4, c.n_params), axes) * steps
+    x = prov.realized_angles(rng.uniform(0, np.pi, (3, 2)))
+    _, jac = shift_jacobian(c, prov, x, th)
+    w = rng.normal(size=(3, 2))
+    _, g = adjoint_vjp(c, ExactProvider(2), x, th, w[None])
+    assert np.allclose(np.einsum("mbn,bn->m", jac, w), g[0], atol=1e-8)

@@ -180,3 +180,23 @@ def test_two_and_four_class_readouts_learn(name, epochs, min_acc):
     model = QNNModel("compact16", 4, ds.n_classes)
     r = train(model, ds, ExactProvider(2), TrainConfig(epochs=epochs, batch_size=32, seed=0))
     assert r.final["test_acc"] >= min_acc and r.final["loss"] < r.start["loss"]
+
+
+def test_trainer_holds_phase_words_for_rz_and_float_meter_ignores_roundoff():
+    """On hardware tables RZ parameters are phase words (2 pi / 2^phase_bits), drive parameters
+    amplitude codes; the float trainer's change meter does not count Adam's round-off moves of
+    parameters whose gradient is structurally zero (last-layer RZ under Z readout)."""
+    from cryoctl.circuit import TableProvider, exact_table
+    from cryoctl.qnn import QNNModel, TrainConfig, load_dataset, train
+
+    ds = load_dataset("iris", seed=0, max_train=24, max_test=12)
+    model = QNNModel("compact16", 4, 3)
+    prov = TableProvider(exact_table(4, levels=2, n_qubits=4, angle_per_code=np.pi / 7.2, phase_bits=10))
+    res = train(model, ds, prov, TrainConfig(trainer="stochastic", epochs=1, batch_size=12, seed=1))
+    axes = np.array(model.circuit.param_axes)
+    assert np.allclose(res.param_steps[axes == "z"], 2 * np.pi / 2**10)
+    assert np.allclose(res.param_steps[axes != "z"], np.pi / 7.2)
+    assert np.allclose(res.angles, res.codes * res.param_steps)
+    assert np.abs(res.codes[axes == "z"]).max() > 7  # beyond the 4-bit amplitude range: a phase word
+    fl = train(model, ds, ExactProvider(2), TrainConfig(trainer="float", epochs=1, batch_size=12, seed=1))
+    assert fl.history[1]["changed_frac"] <= 1 - 6 / 16 + 1e-12  # 6 of 16 gradients are exactly zero

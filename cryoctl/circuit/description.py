@@ -51,6 +51,16 @@ class Circuit:
     def param_gates(self) -> list[Rot]:
         return [g for g in self.gates if isinstance(g, Rot) and g.source == "p"]
 
+    @property
+    def param_axes(self) -> tuple[str, ...]:
+        """Rotation axis of each trainable parameter (a parameter drives one axis: its code grid
+        depends on it, amplitude codes for x/y and frame-phase words for z)."""
+        axes: dict[int, str] = {}
+        for g in self.param_gates():
+            if axes.setdefault(g.index, g.axis) != g.axis:
+                raise CryoctlError(f"parameter {g.index} drives both {axes[g.index]} and {g.axis}", field="circuit")
+        return tuple(axes.get(i, "x") for i in range(self.n_params))
+
 
 def ring(n_qubits: int) -> list[CZ]:
     """CZ ring (0,1), (1,2), ..., (n-1,0); a single pair for n = 2, nothing for n = 1."""

@@ -125,13 +125,20 @@ def adjoint_vjp(circuit: Circuit, provider, x, params, weights, *, readout: Read
     return e, grad
 
 
-def code_shift(provider) -> tuple[int | None, float]:
-    """(k codes, realized shift s): k = round((pi/2)/angle_per_code) (>= 1); float providers: (None, pi/2)."""
+def code_shift(provider, axes=None):
+    """(k codes, realized shift s): k = round((pi/2)/step) (>= 1); float providers: (None, pi/2).
+
+    Without ``axes`` the step is the drive grid ``angle_per_code`` and k, s are scalars; with the
+    parameters' ``axes`` each parameter gets the shift of its own grid (phase words for RZ).
+    """
     if not provider.quantized:
         return None, np.pi / 2
-    k = max(1, int(np.round((np.pi / 2) / provider.angle_per_code)))
-    s = k * provider.angle_per_code
-    if abs(np.sin(s)) < 1e-9:
+    step = provider.angle_per_code if axes is None else provider.param_steps(axes)
+    k = np.maximum(1, np.round((np.pi / 2) / np.asarray(step))).astype(np.int64)
+    s = k * step
+    if axes is None:
+        k, s = int(k), float(s)
+    if np.any(np.abs(np.sin(s)) < 1e-9):
         raise CryoctlError("parameter shift impossible: the code shift is a multiple of pi (too few bits)",
                            field="bits")
     return k, s
@@ -142,11 +149,12 @@ def shift_jacobian(circuit: Circuit, provider, x, params, *, readout: Readout | 
     """(E0 (B, n), J (n_params, B, n)) for ONE parameter set, by the (generalised) shift rule."""
     params = np.asarray(params, dtype=float).reshape(-1)
     m = params.size
-    _, s = code_shift(provider)
+    _, s = code_shift(provider, circuit.param_axes)
+    s = np.broadcast_to(s, (m,))
     shifted = np.repeat(params[None, :], 2 * m + 1, axis=0)
     idx = np.arange(m)
     shifted[1 + idx, idx] += s
     shifted[1 + m + idx, idx] -= s
     e = expect(circuit, provider, x, shifted, readout=readout, cz_error=cz_error, mode=mode, rng=rng)
-    jac = (e[1: 1 + m] - e[1 + m:]) / (2 * np.sin(s))
+    jac = (e[1: 1 + m] - e[1 + m:]) / (2 * np.sin(s))[:, None, None]
     return e[0], jac

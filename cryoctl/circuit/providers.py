@@ -13,14 +13,15 @@ Three providers:
 - :class:`TableProvider`: hardware-realized gates from a :class:`~cryoctl.gates.table.GateTable`:
   theta -> code = table.angle_to_code(theta) -> table.lookup(axis, qubit, code). Data-encoding angles
   go through codes too (they are DAC codes on hardware as well). RZ is a virtual frame update
-  (:func:`frame_rz`) of phi = code * angle_per_code, i.e. the same parameter grid as the drive
-  amplitudes, then rounded to the phase-word resolution (``phase_bits``).
+  (:func:`frame_rz`): its angle is rounded to the phase-word grid 2 pi / 2^phase_bits only (DESIGN:
+  virtual Z has ``phase_bits`` of resolution, independent of the amplitude DAC).
 
 Code space (used by the quantized trainers): every quantized provider exposes ``angle_per_code``
-(the nominal step), ``to_codes(theta)`` and ``wrap_codes(codes)`` (codes -> equivalent in-range codes;
-for the ideal quantizer this is modular arithmetic, since RP(theta + 2 pi) = -RP(theta) is a global
-phase). Parameters held as integer codes c are passed to ``ops`` as angles c * angle_per_code, which
-the provider maps back to exactly the code c.
+(the nominal drive step), ``param_steps(axes)`` (the step of each parameter given its axis),
+``to_codes(theta, axes)`` and ``wrap_codes(codes, axes)`` (codes -> equivalent in-range codes; for the
+ideal quantizer and for phase words this is modular arithmetic, since RP(theta + 2 pi) = -RP(theta) is
+a global phase). Without ``axes`` every entry is taken as a drive (x/y) angle. Parameters held as
+integer codes c are passed to ``ops`` as angles c * step, which the provider maps back to exactly c.
 """
 
 from __future__ import annotations
@@ -92,11 +93,15 @@ class IdealQuantizer:
     def code_max(self) -> int:
         return 2 ** (self.bits - 1) - 1
 
-    def wrap_codes(self, codes: np.ndarray) -> np.ndarray:
+    def param_steps(self, axes) -> np.ndarray:
+        """One grid for every axis: the abstract quantizer of the QNN papers quantizes RZ like RX/RY."""
+        return np.full(len(axes), self.angle_per_code)
+
+    def wrap_codes(self, codes: np.ndarray, axes=None) -> np.ndarray:
         half = 2 ** (self.bits - 1)
         return (np.asarray(codes, dtype=np.int64) + half) % (2 * half) - half
 
-    def to_codes(self, angles: np.ndarray) -> np.ndarray:
+    def to_codes(self, angles: np.ndarray, axes=None) -> np.ndarray:
         c = np.round(wrap_angle(angles) / self.angle_per_code).astype(np.int64)
         return self.wrap_codes(c)  # round(pi - eps) may give +2^(b-1): same rotation as -2^(b-1)
 
@@ -126,14 +131,26 @@ class TableProvider:
         self.kind = table.kind
         self.bits = table.bits
         self.angle_per_code = float(table.angle_per_code)
+        self.phase_step = 2 * np.pi / 2**table.phase_bits
         self.code_min, self.code_max = table.code_min, table.code_max
         self.label = f"table{table.bits}:{table.profile_hash}"
 
-    def to_codes(self, angles: np.ndarray) -> np.ndarray:
-        return self.table.angle_to_code(angles)
+    def param_steps(self, axes) -> np.ndarray:
+        """Drive parameters step by pi / pi_code; RZ parameters by the phase word, 2 pi / 2^phase_bits."""
+        return np.where(np.asarray(axes) == "z", self.phase_step, self.angle_per_code)
 
-    def wrap_codes(self, codes: np.ndarray) -> np.ndarray:
-        return self.table.angle_to_code(np.asarray(codes) * self.angle_per_code)
+    def _phase_codes(self, angles: np.ndarray) -> np.ndarray:
+        half = 2 ** (self.table.phase_bits - 1)
+        c = np.round(wrap_angle(angles) / self.phase_step).astype(np.int64)
+        return (c + half) % (2 * half) - half
+
+    def to_codes(self, angles: np.ndarray, axes=None) -> np.ndarray:
+        drive = self.table.angle_to_code(angles)
+        return drive if axes is None else np.where(np.asarray(axes) == "z", self._phase_codes(angles), drive)
+
+    def wrap_codes(self, codes: np.ndarray, axes=None) -> np.ndarray:
+        steps = self.angle_per_code if axes is None else self.param_steps(axes)
+        return self.to_codes(np.asarray(codes) * steps, axes)
 
     def realized_angles(self, angles: np.ndarray) -> np.ndarray:
         """The angles the calibrated controller believes it applies (nominal code grid)."""
@@ -144,8 +161,8 @@ class TableProvider:
             raise CryoctlError(
                 f"qubit {qubit} not in the gate table (n_qubits={self.table.n_qubits})", field="qubit"
             )
-        if axis == "z":
-            u = frame_rz(self.realized_angles(angles), self.levels, self.table.phase_bits)
+        if axis == "z":  # a frame update: only the phase word quantizes it
+            u = frame_rz(angles, self.levels, self.table.phase_bits)
             return unitary_to_superop(u) if self.kind == "channel" else u
         return self.table.lookup(axis, qubit, self.to_codes(angles))
 

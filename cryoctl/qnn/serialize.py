@@ -30,6 +30,7 @@ def model_document(model: QNNModel, result: TrainResult, *, dataset: dict, profi
         "codes": None if result.codes is None else [int(c) for c in result.codes],
         "bits": result.bits,
         "angle_per_code": result.angle_per_code,
+        "param_steps": None if result.param_steps is None else [float(s) for s in result.param_steps],
         "quantizer": quantizer,
         "provider": result.provider_label,
         "profile_hash": profile_hash,
@@ -59,7 +60,8 @@ def load_model(path: str | Path) -> tuple[QNNModel, np.ndarray, dict]:
         m = doc["model"]
         model = QNNModel(m["ansatz"], int(m["n_qubits"]), int(m["n_classes"]), float(m["scale"]))
         if doc.get("codes") is not None:
-            angles = np.asarray(doc["codes"], dtype=np.int64) * float(doc["angle_per_code"])
+            steps = doc.get("param_steps") or float(doc["angle_per_code"])
+            angles = np.asarray(doc["codes"], dtype=np.int64) * np.asarray(steps, dtype=float)
         else:
             angles = np.asarray(doc["angles"], dtype=float)
     except (KeyError, TypeError, ValueError) as exc:

@@ -7,7 +7,8 @@ Generator, and compute an update direction in angle units with SGD (delta = -lr 
 
 - ``float``: theta <- theta + delta (infinite DAC precision).
 - ``round``: the parameters ARE integer codes c (no hidden float copy); the move in codes is
-  u = delta / step (step = angle_per_code) and c <- c + round(u). |u| < 1/2 moves nothing: with Adam,
+  u = delta / step and c <- c + round(u), step = the parameter's grid: pi / pi_code for drive (RX/RY)
+  parameters, 2 pi / 2^phase_bits for virtual-Z parameters on hardware, 2 pi / 2^b on the ideal quantizer. |u| < 1/2 moves nothing: with Adam,
   |delta| ~ lr, so lr < step / 2 (e.g. lr 0.05 at 4 bits, step 0.39) deadlocks every parameter.
 - ``stochastic``: c <- c + floor(u) + xi, xi ~ Bernoulli(p(frac(u), T)) with the logistic family
 
@@ -39,6 +40,7 @@ from cryoctl.qnn.gradients import loss_and_grad
 TRAINERS = ("float", "round", "stochastic")
 OPTIMIZERS = ("adam", "sgd")
 SCHEDULES = ("constant", "exponential")
+FLOAT_MOVE_TOL = 1e-8  # rad: float moves below this are round-off, not changes (deadlock meter)
 
 
 @dataclass(frozen=True)
@@ -105,6 +107,7 @@ class TrainResult:
     provider_label: str
     bits: int | None
     angle_per_code: float | None
+    param_steps: np.ndarray | None = None  # step of each parameter's code (quantized trainers)
     extra: dict = field(default_factory=dict)
 
     @property
@@ -153,8 +156,9 @@ def train(model, dataset, provider, config: TrainConfig = TrainConfig(), *, read
     if quantized and not provider.quantized:
         raise CryoctlError(f"trainer {cfg.trainer!r} needs a quantized provider (bits / profile)", field="trainer")
     if quantized:
-        step = provider.angle_per_code
-        codes = provider.to_codes(theta0)
+        axes = np.array(model.circuit.param_axes)
+        step = provider.param_steps(axes)  # per parameter: drive amplitude codes or phase words (RZ)
+        codes = provider.to_codes(theta0, axes)
         angles_of = lambda: codes * step  # noqa: E731  (codes are the only state)
     else:
         theta = theta0
@@ -181,11 +185,13 @@ def train(model, dataset, provider, config: TrainConfig = TrainConfig(), *, read
             delta = adam.step(g) if adam else -cfg.lr * g
             if quantized:
                 mv = code_moves(delta / step, cfg.trainer, temp, rng)
-                codes = provider.wrap_codes(codes + mv)
+                codes = provider.wrap_codes(codes + mv, axes)
                 changed += int(np.count_nonzero(mv))
             else:
                 theta = theta + delta
-                changed += int(np.count_nonzero(delta))
+                # a float move "changes" a parameter only above round-off: Adam moves a parameter
+                # whose gradient is structurally zero (~1e-17) by lr |g| / eps ~ 1e-10 rad
+                changed += int(np.count_nonzero(np.abs(delta) > FLOAT_MOVE_TOL))
             steps += 1
         history.append(log(epoch, changed, steps, temp))
         if progress is not None:
@@ -193,6 +199,7 @@ def train(model, dataset, provider, config: TrainConfig = TrainConfig(), *, read
     return TrainResult(angles=np.asarray(angles_of(), dtype=float), codes=codes.copy() if quantized else None,
                        history=history, config=cfg, provider_label=provider.label,
                        bits=getattr(provider, "bits", None), angle_per_code=provider.angle_per_code,
+                       param_steps=np.asarray(step, dtype=float).copy() if quantized else None,
                        extra={"init_angles": theta0})
 
 
