@@ -104,3 +104,18 @@ def test_drag_scan_on_a_coarse_sampled_dac_keeps_beta_zero():
     assert np.all(cq == 0)
     cal = calibrate(p, use_cache=False)
     np.testing.assert_array_equal(cal.drag_beta, 0.0)
+
+
+def test_calibration_of_another_profile_is_refused(tmp_path):
+    """A calibration belongs to one chip and setting: reusing it for another profile is an error."""
+    from cryoctl.errors import CryoctlError
+    from cryoctl.gates import build_gate_table, calibrate
+    from cryoctl.profile import validate_profile
+
+    doc = {"name": "c", "dac": {"bits": 4}, "qubits": {"count": 1, "levels": 2}}
+    a = validate_profile(doc)
+    b = validate_profile({**doc, "dac": {"bits": 4, "mismatch_seed": 1, "unit_mismatch_sigma": 0.01}})
+    cal = calibrate(a, cache_dir=tmp_path)
+    assert build_gate_table(a, calibration=cal, cache_dir=tmp_path).bits == 4
+    with pytest.raises(CryoctlError, match="calibration"):
+        build_gate_table(b, calibration=cal, cache_dir=tmp_path)

@@ -131,8 +131,11 @@ def test_sampled_mode_quantizes_the_envelope_area():
     area = drive_gain(p) * p.dac.dt_ns * np.sum(np.rint(codes[:, None] * env) * p.dac.lsb_v, axis=1)
     theta = realized_angle(t.ops["x"][0], "unitary", "x")
     np.testing.assert_allclose(theta, (area + np.pi) % (2 * np.pi) - np.pi, atol=1e-10)
-    # the quantized shape loses area relative to the scaled pulse at the same code
-    assert np.mean(np.abs(table_metrics(t)["angle_error_rms"])) > 0
+    # quantizing the shape makes the angle a non-linear function of the code: the area per code
+    # relative to the scaled pulse wanders by a few % at small codes (1.026, 0.979, 1.026, ... here)
+    scaled_area = drive_gain(p) * p.dac.dt_ns * codes * p.dac.lsb_v * env.sum()
+    ratio = area[codes >= 1] / scaled_area[codes >= 1]
+    assert np.ptp(ratio[:4]) > 0.04 and np.ptp(ratio[-4:]) < np.ptp(ratio[:4])
 
 
 def _rms_vs_bits(bits, **kw):

@@ -54,6 +54,10 @@ def build_gate_table(
         raise CryoctlError(f"expected a non-negative seed, got {seed}", field="seed")
     eng = get_engine(engine)
     cal = calibration if calibration is not None else calibrate(profile, engine, cache_dir=cache_dir)
+    if calibration is not None and calibration.profile_hash != profile_hash(profile):
+        raise CryoctlError(
+            f"calibration was made for profile {calibration.profile_hash}, not this profile "
+            f"({profile_hash(profile)}): a calibration belongs to one chip and setting", field="calibration")
     kind = table_kind(profile)
     spec, nq, d = profile.dac, profile.qubits.count, profile.qubits.levels
     codes = np.arange(spec.code_min, spec.code_max + 1)

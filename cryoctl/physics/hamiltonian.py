@@ -3,6 +3,7 @@
     H(t) = delta a'a + (alpha/2) a'a'aa + (Omega_I(t)/2)(a + a') + (Omega_Q(t)/2) i(a' - a)
 
 with delta = 2 pi detuning_ghz and alpha = 2 pi anharmonicity_ghz in rad/ns, Omega in rad/ns.
+Detuning sign: delta = omega_qubit - omega_drive (a positive detuning is a qubit above the drive).
 On two levels the drive terms are (Omega_I/2) X + (Omega_Q/2) Y, so a resonant pulse of area
 theta = int Omega_I dt is RX(theta) = exp(-i theta X / 2).
 """

@@ -154,7 +154,7 @@ class QubitSpec(_Spec):
     count: int = Field(4, ge=1, le=16)
     levels: int = Field(3, ge=2, le=8)
     anharmonicity_ghz: float = -0.3
-    detuning_ghz: float = 0.0
+    detuning_ghz: float = 0.0  # qubit frequency minus drive frequency
     t1_us: PositiveFloat | None = None
     t2_us: PositiveFloat | None = None
     # Depolarizing probability applied after each CZ (0 = ideal CZ on the computational subspace).

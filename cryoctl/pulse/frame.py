@@ -1,10 +1,11 @@
 """Rotating-frame bookkeeping: angle wrapping, virtual Z with finite phase resolution, angle <-> code.
 
-Virtual Z. RZ(phi) is not played: the controller advances the phase of the drive frame, so every
-later pulse on that qubit is rotated by phi about Z. The phase register has ``phase_bits`` bits, so
-phi is rounded to the grid 2 pi / 2^phase_bits. On d levels the frame update acts as
+Virtual Z. RZ(phi) is not played: the controller shifts the phase of the drive frame of every later
+pulse on that qubit (by -phi: advancing the drive phase by phi equals RZ(-phi) on the state, McKay et
+al. 2017). The phase register has ``phase_bits`` bits, so phi is rounded to the grid
+2 pi / 2^phase_bits. On d levels the frame update acts as
 
-    RZ_d(phi) = diag(exp(-i phi (k - 1/2))),  k = 0..d-1,
+    RZ_d(phi) = diag(exp(+i phi (k - 1/2))) = e^{-i phi/2} exp(+i phi n),  k = 0..d-1,
 
 which is exp(-i phi Z / 2) on the qubit block; level k picks up k times the frame phase, as a drive
 phase shift does for the k-photon transition.
