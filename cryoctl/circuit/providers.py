@@ -33,6 +33,7 @@ import numpy as np
 from cryoctl.circuit.ops import generator, rotation, unitary_to_superop
 from cryoctl.errors import CryoctlError
 from cryoctl.gates.table import GateTable, virtual_z, wrap_angle
+from cryoctl.profile.codes import SignedCodes
 
 # RZ is a frame update with the drive-rotation convention exp(-i phi Z/2); one implementation, in pulse.
 frame_rz = virtual_z
@@ -64,7 +65,7 @@ class ExactProvider:
 
 
 @dataclass(frozen=True)
-class IdealQuantizer:
+class IdealQuantizer(SignedCodes):
     """Abstract b-bit angle quantizer: step 2 pi / 2^b, codes in [-2^(b-1), 2^(b-1) - 1]."""
 
     bits: int
@@ -84,14 +85,6 @@ class IdealQuantizer:
     @property
     def angle_per_code(self) -> float:
         return 2 * np.pi / 2**self.bits
-
-    @property
-    def code_min(self) -> int:
-        return -(2 ** (self.bits - 1))
-
-    @property
-    def code_max(self) -> int:
-        return 2 ** (self.bits - 1) - 1
 
     def param_steps(self, axes) -> np.ndarray:
         """One grid for every axis: the abstract quantizer of the QNN papers quantizes RZ like RX/RY."""

@@ -29,6 +29,7 @@ from typing import Literal
 import numpy as np
 
 from cryoctl.errors import CryoctlError
+from cryoctl.profile.codes import SignedCodes
 from cryoctl.pulse.frame import quantize_phase, virtual_z, wrap_angle  # noqa: F401  (re-exported)
 
 AXES = ("x", "y")
@@ -37,7 +38,7 @@ __all__ = ["AXES", "GateTable", "quantize_phase", "virtual_z", "wrap_angle"]
 
 
 @dataclass(frozen=True)
-class GateTable:
+class GateTable(SignedCodes):
     """Realized single-qubit operations for every amplitude code, per qubit and drive axis."""
 
     profile_hash: str
@@ -52,18 +53,6 @@ class GateTable:
     # (n_qubits, len(AXES)) calibrated pi-amplitude codes and DRAG coefficients (None: not calibrated)
     pi_codes: np.ndarray | None = None
     drag_beta: np.ndarray | None = None
-
-    @property
-    def code_min(self) -> int:
-        return -(2 ** (self.bits - 1))
-
-    @property
-    def code_max(self) -> int:
-        return 2 ** (self.bits - 1) - 1
-
-    @property
-    def codes(self) -> np.ndarray:
-        return np.arange(self.code_min, self.code_max + 1)
 
     @property
     def nominal_angle(self) -> np.ndarray:

@@ -12,6 +12,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, ValidationInfo, field_validator, model_validator
 
+from cryoctl.profile.codes import SignedCodes
+
 
 def _numeric(annotation: Any) -> bool:
     """True if a field annotation accepts numbers but no strings or booleans (int, float, Optional[...],
@@ -61,7 +63,7 @@ class ReconstructionFilter(_Spec):
     cutoff_ghz: PositiveFloat
 
 
-class DacSpec(_Spec):
+class DacSpec(SignedCodes, _Spec):
     """Current-steering DAC: N-bit signed codes in [-2^(N-1), 2^(N-1)-1].
 
     Ideal transfer V(code) = code * LSB with LSB = full_scale_v / 2^(N-1). Unit current sources carry
@@ -110,14 +112,6 @@ class DacSpec(_Spec):
     @property
     def lsb_v(self) -> float:
         return self.full_scale_v / 2 ** (self.bits - 1)
-
-    @property
-    def code_min(self) -> int:
-        return -(2 ** (self.bits - 1))
-
-    @property
-    def code_max(self) -> int:
-        return 2 ** (self.bits - 1) - 1
 
     @property
     def dt_ns(self) -> float:
