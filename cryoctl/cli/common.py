@@ -37,6 +37,15 @@ def _default(o: Any) -> Any:
     return str(o)
 
 
+def save_figure(fig, path) -> None:
+    """Write a matplotlib figure as PNG (creating the directory) and free it."""
+    import matplotlib.pyplot as plt
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
 def print_json(obj: Any) -> None:
     """One JSON document on stdout (NaN/inf become null so strict parsers accept it)."""
 

@@ -11,7 +11,7 @@ import typer
 from rich.table import Table
 
 from cryoctl.cli import app
-from cryoctl.cli.common import JsonOpt, SetOpt, console, print_json, profile_from_cli
+from cryoctl.cli.common import JsonOpt, SetOpt, console, print_json, profile_from_cli, save_figure
 from cryoctl.dac import Dac, SineTest, dnl, inl, is_monotonic, sine_test
 from cryoctl.errors import CryoctlError
 from cryoctl.profile import HardwareProfile, profile_hash
@@ -136,9 +136,7 @@ def plot_characterization(res: dict[str, Any], path: Path) -> Path:
     for a in axes.flat:
         a.grid(alpha=0.3)
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save_figure(fig, path)
     return path
 
 

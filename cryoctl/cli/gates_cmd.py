@@ -19,7 +19,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from cryoctl.cli import app
-from cryoctl.cli.common import JsonOpt, SetOpt, console, err_console, print_json, profile_from_cli
+from cryoctl.cli.common import JsonOpt, SetOpt, console, err_console, print_json, profile_from_cli, save_figure
 from cryoctl.errors import CryoctlError
 from cryoctl.gates import build_gate_table, code_metrics, load_or_build, table_metrics
 from cryoctl.gates.build import DEFAULT_NOISE_DRAWS
@@ -126,9 +126,7 @@ def plot_sweep(res: dict[str, Any], path: Path) -> Path:
         ax.legend(fontsize=8, ncol=2)
     for a in axes:
         a.grid(alpha=0.3)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save_figure(fig, path)
     return path
 
 
