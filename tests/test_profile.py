@@ -319,3 +319,16 @@ def test_yaml_12_floats_are_numbers(tmp_path):
     path.write_text("name: x\ndac: {bits: 6, noise_v_per_sqrt_hz: 1e-9, sample_rate_gsps: 2e0}\n")
     p = load_profile(path, ["dac.jitter_rms_ps=1e0", "qubits.t1_us=5e1"])
     assert (p.dac.noise_v_per_sqrt_hz, p.dac.sample_rate_gsps, p.dac.jitter_rms_ps, p.qubits.t1_us) == (1e-9, 2.0, 1.0, 50.0)
+
+
+def test_bits_overrides_keep_the_segmented_share():
+    """A resolution what-if on a segmented DAC keeps its unary share (6 bits / 3 unary -> 2/1, 10/5)."""
+    from cryoctl.profile import bits_overrides
+
+    p = load_profile("cryo_cmos_6bit")
+    assert p.dac.architecture == "segmented" and (p.dac.bits, p.dac.unary_msbs) == (6, 3)
+    for n, u in [(1, 1), (2, 1), (3, 2), (6, 3), (10, 5), (16, 8)]:
+        q = load_profile("cryo_cmos_6bit", bits_overrides(p, n))
+        assert (q.dac.bits, q.dac.unary_msbs) == (n, u)
+    b = load_profile("ideal")
+    assert bits_overrides(b, 4) == ["dac.bits=4"]  # binary: only the width changes

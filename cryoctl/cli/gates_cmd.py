@@ -24,7 +24,7 @@ from cryoctl.errors import CryoctlError
 from cryoctl.gates import build_gate_table, code_metrics, load_or_build, table_metrics
 from cryoctl.gates.build import DEFAULT_NOISE_DRAWS
 from cryoctl.gates.realize import ENGINES
-from cryoctl.profile import profile_hash
+from cryoctl.profile import bits_overrides, profile_hash
 
 _BITS_RE = re.compile(r"^\s*(\d+)\s*(?:\.\.\s*(\d+)\s*)?$")
 BITS_MIN, BITS_MAX = 1, 24
@@ -62,7 +62,7 @@ def gates_sweep(
     rows, curves = [], []
     base = profile_from_cli(ref, overrides)
     for n in bits:
-        prof = profile_from_cli(ref, [*(overrides or []), f"dac.bits={n}"])
+        prof = profile_from_cli(ref, [*(overrides or []), *bits_overrides(base, n)])
         if use_cache:
             table = load_or_build(prof, engine, seed, n_noise_draws=n_noise_draws)
         else:

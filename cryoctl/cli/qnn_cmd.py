@@ -22,7 +22,7 @@ from cryoctl.cli import app
 from cryoctl.cli.common import JsonOpt, SetOpt, console, err_console, print_json, profile_from_cli
 from cryoctl.errors import CryoctlError
 from cryoctl.gates import load_or_build
-from cryoctl.profile import profile_hash
+from cryoctl.profile import bits_overrides, profile_hash
 from cryoctl.qnn import (
     QNNModel, TrainConfig, evaluate, load_dataset, load_model, model_document, save_model, train,
 )
@@ -89,7 +89,9 @@ def train_cmd(
             if profile is None:
                 raise CryoctlError("--quantizer profile needs --profile", field="--profile")
             task = bar.add_task("gate table", total=None)
-            overrides = [*(set_ or []), *([f"dac.bits={bits}"] if bits is not None else [])]
+            overrides = list(set_ or [])
+            if bits is not None:
+                overrides += bits_overrides(profile_from_cli(profile, overrides), bits)
             provider, readout, cz_error, phash, prof = hardware(
                 profile, overrides, shots, seed, progress=lambda d, t: bar.update(task, completed=d, total=t))
             if prof.qubits.count < model.n_qubits:

@@ -4,6 +4,7 @@ from cryoctl.profile.hashing import canonical_json, content_hash, profile_hash
 from cryoctl.profile.loader import (
     SHIPPED_DIR,
     apply_overrides,
+    bits_overrides,
     deep_merge,
     load_profile,
     parse_override,
@@ -24,7 +25,7 @@ from cryoctl.profile.models import (
 
 __all__ = [
     "SHIPPED_DIR", "CostSpec", "DacSpec", "HardwareProfile", "PulseSpec", "QubitSpec", "ReadoutSpec",
-    "ReconstructionFilter", "apply_overrides", "canonical_json", "content_hash", "deep_merge",
+    "ReconstructionFilter", "apply_overrides", "bits_overrides", "canonical_json", "content_hash", "deep_merge",
     "load_profile", "parse_override", "profile_hash", "profile_json_schema", "resolve_profile_path", "shipped_profiles",
     "validate_profile",
 ]

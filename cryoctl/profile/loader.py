@@ -205,6 +205,21 @@ def apply_overrides(doc: Mapping[str, Any], overrides: Iterable[str] | Mapping[s
     return out
 
 
+def bits_overrides(profile: HardwareProfile, bits: int) -> list[str]:
+    """Overrides that give ``profile`` an N-bit DAC of the same architecture (a resolution what-if).
+
+    A segmented DAC keeps its unary share: unary_msbs' = clip(round(U * N / N0), 1, N), so a 6-bit DAC
+    with 3 unary MSBs becomes a 2-bit one with 1 and a 10-bit one with 5. Binary and thermometer
+    DACs need only ``dac.bits``.
+    """
+    out = [f"dac.bits={int(bits)}"]
+    dac = profile.dac
+    if dac.architecture == "segmented":
+        unary = min(int(bits), max(1, round(dac.unary_msbs * int(bits) / dac.bits)))
+        out.append(f"dac.unary_msbs={unary}")
+    return out
+
+
 def validate_profile(doc: Mapping[str, Any], source: str = "<profile>") -> HardwareProfile:
     """Validate a raw document into a :class:`HardwareProfile`; errors name ``source: field.path``."""
     if not isinstance(doc, Mapping):
