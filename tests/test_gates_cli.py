@@ -74,3 +74,13 @@ def test_bad_input_exits_with_a_message(profile_path, tmp_path, capsys):
     assert "engine" in capsys.readouterr().err
     assert main(["gates", str(profile_path), "--set", "pulse.shape=square", "-o", str(tmp_path)]) == 2
     assert "pulse.shape" in capsys.readouterr().err
+
+
+def test_bits_sweep_on_a_segmented_shipped_profile(tmp_path, monkeypatch, capsys):
+    """cryo_cmos_6bit has 3 unary MSBs: sweeping to 2 bits scales them (1 unary MSB) instead of failing."""
+    monkeypatch.setenv("CRYOCTL_CACHE", str(tmp_path / "cache"))
+    rc = main(["gates", "cryo_cmos_6bit", "--bits", "2..3", "--set", "qubits.count=1", "-o", str(tmp_path), "--json"])
+    assert rc == 0
+    rows = json.loads(capsys.readouterr().out)["rows"]
+    assert [r["bits"] for r in rows] == [2, 3]
+    assert rows[0]["infidelity_mean"] > rows[1]["infidelity_mean"]  # 2 bits is far worse than 3
