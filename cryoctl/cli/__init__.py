@@ -25,31 +25,44 @@ for _name in _COMMAND_MODULES:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point: user errors are printed without a traceback and exit with status 2."""
+    """Entry point: user errors are printed without a traceback and exit with status 2.
+
+    User errors are: :class:`CryoctlError`; command-line usage errors (missing argument, unknown
+    option or command, a value of the wrong type), printed with the usage line as click does; and
+    operating-system errors on a path the user gave (an output path that is a directory, a file where
+    a directory is needed, no permission), printed as one line naming the path.
+    """
     from rich.markup import escape
 
     from cryoctl.cli.common import err_console
+
+    def error(msg: str) -> int:
+        # escape: user text in the message ("[/x]" in a file name or value) must not be read as markup
+        err_console.print(f"[bold red]error:[/] {escape(msg)}", highlight=False, markup=True)
+        return 2
 
     try:
         # standalone_mode=False: click returns the exit code of typer.Exit instead of calling sys.exit
         rc = app(args=argv, standalone_mode=False)
     except CryoctlError as exc:
-        # escape: user text in the message ("[/x]" in a file name or value) must not be read as markup
-        err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, markup=True)
-        return 2
-    except typer.Abort:
-        err_console.print("aborted")
-        return 130
+        return error(str(exc))
     except KeyboardInterrupt:
         err_console.print("interrupted")
         return 130
-    except Exception as exc:  # click usage errors
-        import click
-
-        if isinstance(exc, click.exceptions.ClickException):
+    except OSError as exc:
+        where = exc.filename if exc.filename is not None else "file"
+        return error(f"{where}: {exc.strerror or exc}")
+    except Exception as exc:
+        # typer vendors its own copy of click (typer._click), so click's exception classes are matched
+        # by behaviour: usage errors have show() and an exit code, Exit has an exit code, Abort neither.
+        name = type(exc).__name__
+        if name == "Abort":
+            err_console.print("aborted")
+            return 130
+        if callable(getattr(exc, "show", None)) and isinstance(getattr(exc, "exit_code", None), int):
             exc.show()
-            return exc.exit_code
-        if isinstance(exc, click.exceptions.Exit):
+            return exc.exit_code or 2
+        if name == "Exit" and isinstance(getattr(exc, "exit_code", None), int):
             return exc.exit_code
         raise
     return rc if isinstance(rc, int) else 0
