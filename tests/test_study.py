@@ -269,3 +269,22 @@ def test_store_never_overwrites_a_finished_point(tmp_path):
         rows = {r["key"]: r for r in st.rows()}
     assert rows["k1"]["status"] == "done" and rows["k1"]["result"] == {"x": 1} and rows["k1"]["attempts"] == 1
     assert rows["k2"]["status"] == "done" and rows["k2"]["result"] == {"x": 2} and rows["k2"]["attempts"] == 2
+
+
+def test_interrupt_says_what_is_stored_and_how_to_resume(tmp_path):
+    """Ctrl-C mid-study: the points finished so far stay stored, and the message says how to resume."""
+    class Stop(TaskParams):
+        kind: str = "test.stop"
+
+    def stop_at_seed_2(prof, params, seed):
+        if seed == 2:
+            raise KeyboardInterrupt  # what a Ctrl-C does inside the running task
+        return {"seed": seed}
+
+    register_task("test.stop", stop_at_seed_2, Stop)
+    spec_path = _write_spec(tmp_path, "name: stop\nprofiles: [cryo_cmos_4bit]\nseeds: [0, 1, 2, 3]\ntasks: [{kind: test.stop}]\n")
+    store = tmp_path / "stop.sqlite"
+    with pytest.raises(KeyboardInterrupt, match=r"2 of 4 points are stored in .*stop\.sqlite; run the same command"):
+        run_study(load_study_spec(spec_path), store, workers=0, progress=False)
+    with ResultStore(store, create=False) as st:
+        assert sorted(r["seed"] for r in st.rows()) == [0, 1]

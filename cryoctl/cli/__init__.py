@@ -46,8 +46,8 @@ def main(argv: list[str] | None = None) -> int:
         rc = app(args=argv, standalone_mode=False)
     except CryoctlError as exc:
         return error(str(exc))
-    except KeyboardInterrupt:
-        err_console.print("interrupted")
+    except KeyboardInterrupt as exc:
+        err_console.print(f"interrupted{': ' + str(exc) if str(exc) else ''}", highlight=False, markup=False)
         return 130
     except OSError as exc:
         where = exc.filename if exc.filename is not None else "file"

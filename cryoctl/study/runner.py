@@ -201,6 +201,11 @@ def run_study(
                 for outcome in backend.results():
                     record(by_key[outcome["key"]], outcome)
                     bar.advance(tid)
+        except KeyboardInterrupt:
+            kept = summary.skipped + summary.done + summary.errors
+            raise KeyboardInterrupt(
+                f"{kept} of {summary.points} points are stored in {store}; run the same command again to resume"
+            ) from None
         finally:
             backend.close()
         summary.lost = len(backend.lost)
