@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from cryoctl.cli import main
+from cryoctl.cli import dac_cmd
 from cryoctl.dac import Dac, dnl, inl, sine_test
 from cryoctl.profile import load_profile, shipped_profiles
 
@@ -39,7 +40,7 @@ def test_characterize_json_matches_library(profile_path, tmp_path, capsys):
     out = tmp_path / "plots"
     doc = _run_json(capsys, ["dac", "characterize", str(profile_path), "-o", str(out), "--json",
                              "--set", "dac.gain_error=0.01", "--channel", "2", "--seed", "5", "--n-fft", "4096"])
-    png = out / "tmp_seg_dac_dac.png"  # name sanitised for the file system
+    png = out / "tmp_seg_dac_ch2_dac.png"  # name sanitised for the file system; channel != 0 in the name
     assert doc["png"] == str(png.resolve()) and png.stat().st_size > 10_000
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     prof = load_profile(profile_path, ["dac.gain_error=0.01"])
@@ -88,3 +89,54 @@ def test_characterize_every_shipped_profile(tmp_path, capsys):
         bits = doc["bits"]
         # real DACs: a few tenths of a bit to a few bits below nominal, never above (+ sampling noise)
         assert 0.5 * bits < doc["enob"] < bits + 0.1
+
+
+def test_channel_out_of_range_is_a_user_error(tmp_path, capsys):
+    """cryo_cmos_6bit: 4 qubits x (I, Q) = 8 channels, 0..7 valid."""
+    for bad in ("99", "8", "-1"):
+        assert main(["dac", "characterize", "cryo_cmos_6bit", "--channel", bad, "-o", str(tmp_path)]) == 2
+        err = capsys.readouterr().err
+        assert "--channel" in err and "0..7" in err
+    assert not list(tmp_path.glob("*.png"))
+    # the last valid channel works, and qubits.count sets the range
+    doc = _run_json(capsys, ["dac", "characterize", "cryo_cmos_6bit", "--channel", "7", "-o", str(tmp_path),
+                             "--json", "--n-fft", "1024"])
+    assert doc["channel"] == 7 and doc["png"].endswith("cryo_cmos_6bit_ch7_dac.png")
+    assert main(["dac", "characterize", "cryo_cmos_6bit", "--channel", "2", "--set", "qubits.count=1",
+                 "-o", str(tmp_path)]) == 2
+    assert "0..1" in capsys.readouterr().err
+
+
+def test_channels_get_their_own_png(profile_path, tmp_path, capsys):
+    for ch in (0, 1, 3):
+        assert main(["dac", "characterize", str(profile_path), "--channel", str(ch), "-o", str(tmp_path),
+                     "--json", "--n-fft", "1024"]) == 0
+    capsys.readouterr()
+    names = sorted(p.name for p in tmp_path.glob("*.png"))
+    assert names == ["tmp_seg_dac_ch1_dac.png", "tmp_seg_dac_ch3_dac.png", "tmp_seg_dac_dac.png"]
+
+
+def test_harmonic_orders_fold_like_the_sine_test():
+    """Brute force: harmonic k of bin m aliases to |k m mod n| folded into [0, n/2]."""
+    n, m = 64, 13
+    got = dac_cmd.harmonic_orders(m, n, [n // 2 - 6, 14, 25])
+    # 2*13=26, 3*13=39 -> 25, 4*13=52 -> 12, 5*13=65 -> 1, 6*13=78 -> 14, 7 -> 91-64=27 -> 27 ... 10*13=130-128=2
+    assert got == {26: [2], 14: [6], 25: [3]}
+    assert dac_cmd.harmonic_orders(3, 8, [2]) == {2: [2, 6, 10]}  # 6, 18 -> 2, 30 -> 6 -> 2: shared bin
+
+
+def test_plot_labels_units_and_harmonic_numbers(profile_path, tmp_path, monkeypatch):
+    figs = []
+    monkeypatch.setattr(dac_cmd, "save_figure", lambda fig, path: figs.append(fig))
+    prof = load_profile(profile_path)
+    res = dac_cmd.characterize_dac(prof, channel=1, n_fft=2048)
+    dac_cmd.plot_characterization(res, tmp_path / "x.png")
+    (fig,) = figs
+    inl_ax, spec_ax = fig.axes[1], fig.axes[3]
+    labels = [t.get_text() for t in inl_ax.get_legend().get_texts()]
+    assert len(labels) == 2 and all(lab.endswith(" LSB)") for lab in labels)
+    sine = res["_arrays"]["sine"]
+    want = dac_cmd.harmonic_orders(sine.cycles, sine.n_fft, sine.harmonic_bins)
+    notes = sorted(a.get_text() for a in spec_ax.texts)
+    assert notes == sorted(",".join(map(str, v)) for v in want.values())
+    assert sum(len(v) for v in want.values()) == 9  # orders 2..10 each named once

@@ -13,6 +13,7 @@ from rich.table import Table
 from cryoctl.cli import app
 from cryoctl.cli.common import JsonOpt, SetOpt, console, print_json, profile_from_cli, save_figure
 from cryoctl.dac import Dac, SineTest, dnl, inl, is_monotonic, sine_test
+from cryoctl.dac.metrics import N_HARMONICS
 from cryoctl.errors import CryoctlError
 from cryoctl.profile import HardwareProfile, profile_hash
 
@@ -24,7 +25,16 @@ _MAX_PLOT_POINTS = 4096
 
 
 def characterize_dac(profile: HardwareProfile, channel: int = 0, seed: int = 0, n_fft: int = 8192) -> dict[str, Any]:
-    """Metrics of one DAC channel of the profile's chip; arrays for plotting under ``"_arrays"``."""
+    """Metrics of one DAC channel of the profile's chip; arrays for plotting under ``"_arrays"``.
+
+    The chip has two channels per qubit (qubit q: I = 2q, Q = 2q+1), so ``channel`` must lie in
+    0..2*qubits.count-1.
+    """
+    n_channels = 2 * profile.qubits.count
+    if not 0 <= channel < n_channels:
+        raise CryoctlError(
+            f"channel {channel} out of range: {profile.qubits.count} qubits x 2 (I, Q) = {n_channels} DAC "
+            f"channels, expected 0..{n_channels - 1}", field="--channel")
     dac = Dac(profile.dac, channel=channel)
     lv = dac.levels
     d = dnl(lv)
@@ -77,6 +87,24 @@ def _curve(ax, x: np.ndarray, y: np.ndarray, color: str, label: str | None = Non
         ax.fill_between(env[0], env[1], env[2], color=color, lw=0.5, alpha=0.8, label=label, step="mid")
 
 
+def harmonic_orders(cycles: int, n_fft: int, bins) -> dict[int, list[int]]:
+    """Which harmonic orders k = 2..N_HARMONICS land in each of ``bins`` after aliasing.
+
+    Harmonic k of a tone in bin ``cycles`` sits at k*cycles mod n_fft, folded into the first Nyquist
+    zone: min(b, n_fft - b). Several orders can fold onto one bin; they are listed together.
+    """
+    k = np.arange(2, N_HARMONICS + 1)
+    b = k * cycles % n_fft
+    b = np.minimum(b, n_fft - b)
+    return {int(x): [int(o) for o in k[b == x]] for x in np.asarray(bins, dtype=int)}
+
+
+def png_name(profile_name: str, channel: int) -> str:
+    """``<profile>_dac.png`` for channel 0, ``<profile>_ch<K>_dac.png`` otherwise (sanitised)."""
+    stem = re.sub(r"[^\w.-]+", "_", profile_name)
+    return f"{stem}_dac.png" if channel == 0 else f"{stem}_ch{channel}_dac.png"
+
+
 def plot_characterization(res: dict[str, Any], path: Path) -> Path:
     """Four panels: transfer error vs code, INL, DNL, output spectrum (dBFS)."""
     import matplotlib
@@ -106,8 +134,8 @@ def plot_characterization(res: dict[str, Any], path: Path) -> Path:
     ax.set(title="Transfer error V(code) - code x LSB (incl. gain & offset)", xlabel="code", ylabel="error (LSB)")
 
     ax = axes[0, 1]
-    _curve(ax, codes, arr["inl_endpoint"], "tab:orange", f"endpoint (max |INL| {res['max_abs_inl_endpoint_lsb']:.3g})")
-    _curve(ax, codes, arr["inl_bestfit"], "tab:green", f"best fit (max |INL| {res['max_abs_inl_bestfit_lsb']:.3g})")
+    _curve(ax, codes, arr["inl_endpoint"], "tab:orange", f"endpoint (max |INL| {res['max_abs_inl_endpoint_lsb']:.3g} LSB)")
+    _curve(ax, codes, arr["inl_bestfit"], "tab:green", f"best fit (max |INL| {res['max_abs_inl_bestfit_lsb']:.3g} LSB)")
     ax.set(title="INL", xlabel="code", ylabel="INL (LSB)")
     ax.legend(loc="best", fontsize=9)
 
@@ -124,7 +152,11 @@ def plot_characterization(res: dict[str, Any], path: Path) -> Path:
     ax.plot(sine.freqs_ghz[sine.cycles], sine.spectrum_dbfs[sine.cycles], "o", color="tab:blue", ms=5, label="carrier")
     if sine.harmonic_bins:
         hb = np.asarray(sine.harmonic_bins)
-        ax.plot(sine.freqs_ghz[hb], sine.spectrum_dbfs[hb], "x", color="tab:red", ms=6, label="harmonics 2-10")
+        ax.plot(sine.freqs_ghz[hb], sine.spectrum_dbfs[hb], "x", color="tab:red", ms=6,
+                label=f"harmonics 2-{N_HARMONICS} (order, aliased)")
+        for b, orders in harmonic_orders(sine.cycles, sine.n_fft, hb).items():
+            ax.annotate(",".join(map(str, orders)), (sine.freqs_ghz[b], sine.spectrum_dbfs[b]), xytext=(0, 6),
+                        textcoords="offset points", ha="center", va="bottom", fontsize=8, color="tab:red")
     floor = np.percentile(sine.spectrum_dbfs[1:], 1)
     ax.set_ylim(max(floor - 10, -250), 5)
     ax.set(
@@ -174,13 +206,10 @@ def characterize(
     json_: JsonOpt = False,
 ) -> None:
     """Static linearity (INL/DNL, monotonicity) and coherent sine test (SNR, SINAD, ENOB, SFDR) of the
-    profile's DAC; writes OUT/<profile>_dac.png with transfer error, INL, DNL and spectrum."""
+    profile's DAC; writes OUT/<profile>_dac.png (OUT/<profile>_ch<K>_dac.png for --channel K > 0) with transfer error, INL, DNL and spectrum."""
     prof = profile_from_cli(profile, set_)
-    if channel < 0:
-        raise CryoctlError(f"expected a non-negative channel index, got {channel}", field="--channel")
     res = characterize_dac(prof, channel=channel, seed=seed, n_fft=n_fft)
-    stem = re.sub(r"[^\w.-]+", "_", prof.name)
-    res["png"] = str(plot_characterization(res, Path(out) / f"{stem}_dac.png").resolve())
+    res["png"] = str(plot_characterization(res, Path(out) / png_name(prof.name, channel)).resolve())
     res.pop("_arrays")
     if json_:
         print_json(res)
