@@ -77,6 +77,7 @@ def point_records(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
             "sample_rate_gsps": dac["sample_rate_gsps"],
             "unit_mismatch_sigma": dac["unit_mismatch_sigma"],
             "temperature_k": prof["cost"]["temperature_k"],
+            "amplitude_mode": prof.get("pulse", {}).get("amplitude_mode"),
             "power_per_qubit_w": cost["power_per_qubit_w"],
             "area_per_qubit_mm2": cost["area_per_qubit_mm2"],
             "qubits_that_fit": cost["qubits_that_fit"],

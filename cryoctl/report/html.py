@@ -112,14 +112,15 @@ def build_report(store: str | Path, out_dir: str | Path, keys: set[str] | None =
     records, errors = load_records(store, keys)
     qname, qpoints = quality_points(records)
     profiles = profile_table(records)
+    all_profiles = sorted({r["profile"] for r in records})  # one colour/marker per profile in every figure
 
     images = {
         "plot-accuracy-vs-bits": plots.accuracy_vs_bits(records),
         "plot-gate-fidelity-vs-bits": plots.gate_fidelity_vs_bits(records),
         "plot-gate-leakage-vs-bits": plots.gate_leakage_vs_bits(records),
         "plot-cost-vs-bits": plots.cost_vs_bits(records),
-        "plot-pareto-power": plots.pareto(qpoints, qname, "power"),
-        "plot-pareto-area": plots.pareto(qpoints, qname, "area"),
+        "plot-pareto-power": plots.pareto(qpoints, qname, "power", profiles=all_profiles),
+        "plot-pareto-area": plots.pareto(qpoints, qname, "area", profiles=all_profiles),
     }
 
     figs = []
