@@ -274,7 +274,7 @@ def test_malformed_set(item, needle):
                                          ("dac=7", "dac")])
 def test_bad_override_values_are_caught_by_validation(item, field):
     err = expect_error(load_profile, "ideal", [item], names=[field])
-    assert err.field == f"ideal.yaml: {field}"
+    assert err.field == f"ideal.yaml with --set {item}: {field}"  # the override is named, not only the file
 
 
 @pytest.mark.parametrize("item, where", [("name.first=x", "name"), ("dac.bits.lsb=3", "dac.bits"),
@@ -302,3 +302,10 @@ def test_unopenable_inl_csv_names(tmp_path, name):
     p = tmp_path / "p.yaml"
     p.write_text(f"name: p\ndac: {{bits: 2, inl_table_csv: {name!r}}}\n".replace("'", '"').replace("\x00", "\\0"))
     expect_error(load_profile, p, names=["dac.inl_table_csv", "cannot read INL table"])
+
+
+def test_typo_suggestion_and_one_line_for_one_problem(tmp_path):
+    p = tmp_path / "typo.yaml"
+    p.write_text("name: t\ndac: {bits: 6, sample_rate_gsp: 2.0}\n")
+    err = expect_error(load_profile, p, names=["dac.sample_rate_gsp", "did you mean sample_rate_gsps?"])
+    assert "\n" not in str(err) and err.field == "typo.yaml: dac.sample_rate_gsp"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from typing import Annotated, Any
 
@@ -12,7 +13,8 @@ from rich.console import Console
 
 from cryoctl.profile import HardwareProfile, load_profile
 
-console = Console()
+# Piped or redirected output has no terminal width; 160 columns keep result tables whole there.
+console = Console(width=None if sys.stdout.isatty() or "COLUMNS" in os.environ else 160)
 # soft_wrap: never insert line breaks into messages (a path split over lines cannot be copied or grepped)
 err_console = Console(stderr=True, soft_wrap=True)
 

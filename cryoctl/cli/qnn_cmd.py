@@ -115,7 +115,8 @@ def train_cmd(
         print_json(summary)
         return
     t = Table(title=f"{dataset} / {ansatz} / {trainer} on {result.provider_label}")
-    for c in ("epoch", "loss", "train acc", "test acc", "codes changed"):
+    # the deadlock meter: share of parameter updates that moved a code (or, for float, a parameter)
+    for c in ("epoch", "loss", "train acc", "test acc", "params changed" if trainer == "float" else "codes changed"):
         t.add_column(c, justify="right")
     for h in result.history:
         t.add_row(str(h["epoch"]), f"{h['loss']:.4f}", f"{100 * h['train_acc']:.1f} %",

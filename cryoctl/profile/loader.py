@@ -237,13 +237,33 @@ def validate_profile(doc: Mapping[str, Any], source: str = "<profile>") -> Hardw
             msg = err["msg"].removeprefix("Value error, ")
             if err["type"] == "extra_forbidden":
                 msg = "unknown key (not part of the profile schema)"
+                close = _close_keys(err["loc"])
+                if close:
+                    msg += f"; did you mean {' or '.join(close)}?"
             elif err["type"] == "missing":
                 msg = "required field is missing"
             got = err["type"] not in ("missing", "extra_forbidden") and not isinstance(err.get("input"), Mapping)
-            lines.append(f"{loc}: {msg}" + (f" (got {_short(err.get('input'))})" if got else ""))
-        raise CryoctlError("invalid profile:\n  " + "\n  ".join(lines), field=f"{source}: {_loc(errors[0]['loc'])}") from None
+            shown = _short(err.get("input"))
+            lines.append((loc, msg + (f" (got {shown})" if got and "got " not in msg else "")))
+        if len(lines) == 1:  # one problem: one line, "file: field: what was expected"
+            raise CryoctlError(lines[0][1], field=f"{source}: {lines[0][0]}") from None
+        raise CryoctlError(f"{len(lines)} problems:\n  " + "\n  ".join(f"{loc}: {m}" for loc, m in lines),
+                           field=source) from None
     except RecursionError:
         raise CryoctlError("profile nests too deeply (self-referencing YAML alias?)", field=source) from None
+
+
+def _close_keys(loc: tuple[Any, ...]) -> list[str]:
+    """Schema keys of the section an unknown key sits in that look like it (typo suggestions)."""
+    import difflib
+
+    model: Any = HardwareProfile
+    for part in loc[:-1]:
+        field = getattr(model, "model_fields", {}).get(part)
+        model = getattr(field, "annotation", None) if field else None
+        if model is None or not hasattr(model, "model_fields"):
+            return []
+    return difflib.get_close_matches(str(loc[-1]), list(model.model_fields), n=2, cutoff=0.6)
 
 
 def _loc(loc: tuple[Any, ...]) -> str:
@@ -265,4 +285,9 @@ def load_profile(
     """Load a profile by path or shipped name, with ``extends`` and dotted overrides applied."""
     path = resolve_profile_path(ref)
     doc = apply_overrides(_load_raw(path), overrides)
-    return validate_profile(doc, source=str(path.name))
+    # name the overrides too: a bad --set must not read as a fault of the YAML file
+    if isinstance(overrides, Mapping):
+        sets = ", ".join(f"{k}={v}" for k, v in overrides.items())
+    else:
+        sets = ", ".join(overrides or [])
+    return validate_profile(doc, source=path.name + (f" with --set {sets}" if sets else ""))

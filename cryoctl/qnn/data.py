@@ -133,7 +133,7 @@ def load_dataset(name: str, *, n_qubits: int = 4, seed: int = 0, test_fraction: 
     rng = np.random.default_rng(seed)
     if name in ("mnist", "fashion_mnist"):
         if data_dir is None:
-            raise CryoctlError(f"{name} is read from local IDX files: give data_dir", field="data_dir")
+            raise CryoctlError(f"{name} is read from local IDX files: give the directory (--data-dir on the CLI)", field="data_dir")
         xtr, ytr, xte, yte = load_idx_split(data_dir)
         xtr, ytr = _select_classes(xtr, ytr, list(classes))
         xte, yte = _select_classes(xte, yte, list(classes))

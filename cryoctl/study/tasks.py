@@ -74,7 +74,9 @@ def register_task(
 
 
 def task_kinds() -> list[str]:
-    return sorted(_REGISTRY)
+    """The task kinds a spec may name (diagnostic ``debug.*`` and test-registered ``test.*`` kinds work
+    but are not advertised)."""
+    return sorted(k for k in _REGISTRY if not k.startswith(("debug.", "test.")))
 
 
 def get_task(name: str) -> TaskKind:
