@@ -26,3 +26,17 @@ def test_user_errors_exit_2(tmp_path, capsys):
     assert "dataset" in capsys.readouterr().err
     assert main(["train", "--trainer", "round", "--epochs", "1", "--json"]) == 2  # round needs --bits
     assert main(["infer", str(tmp_path / "missing.json"), "--json"]) == 2
+
+
+def test_infer_on_a_profile_sweeps_the_bits_on_the_emulated_hardware(tmp_path, monkeypatch, capsys):
+    """Issue 4: a float-trained model evaluated on a profile at any bit width (the hardware elbow)."""
+    monkeypatch.setenv("CRYOCTL_CACHE", str(tmp_path / "cache"))
+    out = tmp_path / "f.json"
+    assert main(["train", "--dataset", "iris", "--epochs", "15", "-o", str(out), "--json"]) == 0
+    capsys.readouterr()
+    assert main(["infer", str(out), "--bits", "2..3", "--profile", "cryo_cmos_4bit", "--json"]) == 0
+    res = json.loads(capsys.readouterr().out)["results"]
+    hw = {r["bits"]: r for r in res if r["provider"] == "profile:cryo_cmos_4bit"}
+    assert sorted(hw) == [2, 3, 4] and len({r["profile_hash"] for r in hw.values()}) == 3
+    float_acc = res[0]["accuracy"]
+    assert hw[2]["accuracy"] < hw[4]["accuracy"] <= float_acc + 0.05  # the hardware elbow: 2 bits is far worse

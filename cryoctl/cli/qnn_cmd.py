@@ -135,7 +135,9 @@ def _train_with_progress(model, ds, provider, cfg, readout, cz_error, bar, task)
 def infer_cmd(
     model_path: Annotated[Path, typer.Argument(metavar="MODEL", help="Model JSON written by `cryoctl train`.")],
     bits: Annotated[str, typer.Option(help="Bit width or range, e.g. 2..10 (ideal quantizer).")] = "2..10",
-    profile: Annotated[str | None, typer.Option(help="Also evaluate on this profile's emulated hardware.")] = None,
+    profile: Annotated[str | None, typer.Option(
+        help="Also evaluate on this profile's emulated hardware, at its own bits and at every --bits "
+             "(segmented DACs keep their unary share).")] = None,
     shots: Annotated[int | None, typer.Option(help="Shots per circuit (default exact / the profile's).")] = None,
     seed: Annotated[int, typer.Option(help="Seed for shots and the gate table's noise draws.")] = 0,
     data_dir: Annotated[Path | None, typer.Option(help="Directory of MNIST-format IDX files.")] = None,
@@ -160,11 +162,15 @@ def infer_cmd(
                                                                      rng=rng)})
             bar.advance(task)
         if profile is not None:
-            ptask = bar.add_task("gate table", total=None)
-            prov, readout, cz_error, phash, prof = hardware(
-                profile, set_, shots, seed, progress=lambda d, t: bar.update(ptask, completed=d, total=t))
-            res = evaluate(model, angles, ds, prov, readout=readout, cz_error=cz_error, rng=rng)
-            rows.append({"provider": f"profile:{prof.name}", "bits": prof.dac.bits, "profile_hash": phash, **res})
+            base = profile_from_cli(profile, set_)
+            widths = sorted({base.dac.bits, *bit_list})
+            ptask = bar.add_task(f"{base.name}: gate tables", total=len(widths))
+            for b in widths:  # the elbow on the emulated hardware: same chip and pulses, N-bit DACs
+                over = [*(set_ or []), *bits_overrides(base, b)]
+                prov, readout, cz_error, phash, prof = hardware(profile, over, shots, seed)
+                res = evaluate(model, angles, ds, prov, readout=readout, cz_error=cz_error, rng=rng)
+                rows.append({"provider": f"profile:{prof.name}", "bits": prof.dac.bits, "profile_hash": phash, **res})
+                bar.advance(ptask)
     out = {"model": str(model_path), "dataset": ds.name, "ansatz": model.ansatz, "results": rows}
     if json_out:
         print_json(out)
