@@ -231,3 +231,94 @@ def test_abstract_quantizer_accuracy_is_not_credited_to_a_profile():
     other = {"result.accuracy": 0.7}  # e.g. a task kind without providers
     assert accuracy_records([hw, ab, other]) == [hw, ab, other]
     assert accuracy_records([hw, ab, other], hardware_only=True) == [hw, other]
+
+
+def _acc_rec(profile, provider, bits, seed, acc, float_acc=0.95):
+    task = {"dataset": "iris", "ansatz": "compact16", "provider": provider, "epochs": 30}
+    if provider == "hardware":
+        task.update(engine="fast", n_noise_draws=4)
+    return {"key": f"{profile}-{provider}-{bits}-{seed}", "kind": "qnn_infer", "profile": profile, "bits": bits,
+            "seed": seed, "overrides": json.dumps({"dac.bits": bits}), "label_overrides": json.dumps({"dac.bits": bits}),
+            "task": json.dumps(task, sort_keys=True), "label_task": "", "task.provider": provider, "task.dataset": "iris",
+            "task.ansatz": "compact16", "result.accuracy": acc, "result.float_accuracy": float_acc + 0.01 * seed}
+
+
+def test_accuracy_figure_labels_abstract_curve_once_and_float_line():
+    from cryoctl.report.plots import accuracy_figure
+
+    recs = []
+    for prof, hw_off in (("cryo_cmos_6bit", 0.0), ("rfsoc_14bit", 0.05)):
+        for b in (2, 3, 4):
+            for s in (0, 1):
+                recs.append(_acc_rec(prof, "hardware", b, s, 0.4 + 0.1 * b + hw_off))
+                recs.append(_acc_rec(prof, "ideal", b, s, 0.5 + 0.1 * b + 0.02 * s))  # same for both profiles
+    fig = accuracy_figure(recs)
+    labels = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert "abstract b-bit quantizer" in labels and labels.count("abstract b-bit quantizer") == 1
+    assert "cryo_cmos_6bit (emulated hardware)" in labels and "rfsoc_14bit (emulated hardware)" in labels
+    assert not any("provider" in lab or "n_noise_draws" in lab or "engine" in lab for lab in labels), labels
+    ax = fig.axes[0]
+    assert ax.get_title() == "Iris, compact16: test accuracy vs DAC bits"
+    assert ax.get_ylabel().startswith("Iris test accuracy (fraction")
+    # the abstract curve: mean over seeds of 0.5 + 0.1 b + 0.02 s, drawn once (black)
+    black = [c.lines[0] for c in ax.containers if c.get_label() == "abstract b-bit quantizer"]
+    assert len(black) == 1 and black[0].get_color() == "black"
+    np.testing.assert_allclose(black[0].get_ydata(), [0.71, 0.81, 0.91])
+    # float reference: mean over the two seeds' trained models (0.95, 0.96)
+    (fl,) = [ln for ln in ax.get_lines() if ln.get_label().startswith("float model")]
+    np.testing.assert_allclose(fl.get_ydata(), [0.955, 0.955])
+    # abstract results that differ between profiles are not merged into one curve
+    recs[1] = {**recs[1], "result.accuracy": 0.0}
+    labels = [t.get_text() for t in accuracy_figure(recs).legends[0].get_texts()]
+    assert sum(lab.startswith("abstract b-bit quantizer (") for lab in labels) == 2
+
+
+def test_profile_styles_distinct_and_deterministic():
+    from cryoctl.report.plots import profile_styles
+
+    names = ["ideal", "cryo_cmos_6bit", "rfsoc_14bit", "awg_16bit_rt", "cryo_cmos_4bit", "x"]
+    st = profile_styles(names)
+    assert st == profile_styles(list(reversed(names)))
+    assert len({s["marker"] for s in st.values()}) == len(names)
+    assert len({str(s["linestyle"]) for s in st.values()}) == len(names)
+    assert len({s["color"] for s in st.values()}) == len(names)
+
+
+def test_cost_figure_units_and_floor_styles(report):
+    from cryoctl.report.data import load_records
+    from cryoctl.report.plots import cost_figure
+
+    _, store, _ = report
+    recs, _ = load_records(store)
+    fig = cost_figure(recs)
+    ax = fig.axes[0]
+    assert "(mW)" in ax.get_ylabel() and "dynamic" in fig.axes[1].get_ylabel()
+    floors = [ln for ln in ax.get_lines() if ln.get_label().startswith("thermal floor")]
+    assert len(floors) == 2  # ideal (1 GS/s, 300 K) and cryo_cmos_6bit (2 GS/s, 4 K)
+    assert len({str(ln.get_linestyle()) for ln in floors}) == 2  # each floor its own dash style
+    # power drawn in mW: the cost_report number x 1e3
+    c = next(r for r in recs if r["kind"] == "cost" and r["profile"] == "cryo_cmos_6bit" and r["bits"] == 4)
+    (line,) = [ln for ln in ax.get_lines() if ln.get_label() == "cryo_cmos_6bit"]
+    assert line.get_ydata()[list(line.get_xdata()).index(4)] == pytest.approx(c["power_per_qubit_w"] * 1e3)
+
+
+def test_pareto_labels_only_front_and_do_not_overlap():
+    from cryoctl.report.plots import pareto_figure
+
+    # a tight cluster of front points (the "6b7b 8b" case) plus dominated points
+    pts = []
+    for i, (pw, q, front) in enumerate([(1.00e-3, 0.52, True), (1.01e-3, 0.57, True), (1.03e-3, 0.87, True),
+                                        (1.06e-3, 0.91, True), (1.13e-3, 0.978, True), (1.26e-3, 0.978, False),
+                                        (1.5e-3, 0.978, False), (0.2, 0.99, True), (0.4, 0.5, False)]):
+        pts.append({"profile": "p" if i < 7 else "q", "bits": i + 2, "task": "{}", "label": "", "quality": q,
+                    "power_per_qubit_w": pw, "area_per_qubit_mm2": 1.0, "pareto_power": front, "pareto_area": front})
+    fig = pareto_figure(pts, "accuracy", "power")
+    ax = fig.axes[0]
+    anns = [t for t in ax.texts]
+    assert sorted(a.get_text() for a in anns) == sorted(f"{p['profile']} {p['bits']}b" for p in pts if p["pareto_power"])
+    fig.draw_without_rendering()
+    r = fig.canvas.get_renderer()
+    boxes = [a.get_window_extent(r) for a in anns]
+    for i in range(len(boxes)):
+        for j in range(i + 1, len(boxes)):
+            assert not boxes[i].overlaps(boxes[j]), (anns[i].get_text(), anns[j].get_text())

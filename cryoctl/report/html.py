@@ -92,7 +92,7 @@ def _write_csv(path: Path, rows: list[dict[str, Any]]) -> None:
 
 PROFILE_COLUMNS = [
     ("profile", "profile"), ("varying", "varied overrides"), ("bits", "bits"), ("architecture", "arch."),
-    ("sample_rate_gsps", "f_s (GS/s)"), ("unit_mismatch_sigma", "σ_u"), ("temperature_k", "T (K)"),
+    ("sample_rate_gsps", "f_s (GS/s)"), ("unit_mismatch_sigma", "σ_u"), ("temperature_k", "T (K)"), ("amplitude_mode", "amplitude mode"),
     ("power_per_qubit_w", "P/qubit (W)"), ("area_per_qubit_mm2", "area/qubit (mm²)"),
     ("qubits_that_fit", "qubits that fit"), ("gate_fidelity_mean", "gate F (mean)"),
     ("accuracy_mean", "QNN accuracy on hardware (mean)"), ("points", "points"),

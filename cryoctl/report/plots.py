@@ -158,6 +158,12 @@ def _abstract_curves(recs: list[dict[str, Any]], suffix: dict[str, str]):
 
 
 def accuracy_vs_bits(records: list[dict[str, Any]]) -> bytes | None:
+    """PNG of :func:`accuracy_figure` (None without accuracy records)."""
+    fig = accuracy_figure(records)
+    return None if fig is None else _png(fig)
+
+
+def accuracy_figure(records: list[dict[str, Any]]) -> Figure | None:
     """Elbow curves: test accuracy vs DAC bits, one panel per (task kind, dataset, model ansatz).
 
     Per profile one curve of the model run on the profile's emulated hardware; the abstract b-bit
@@ -212,7 +218,7 @@ def accuracy_vs_bits(records: list[dict[str, Any]]) -> bytes | None:
         extra = f" [{kind}]" if len(kinds_per[(ds, ansatz)]) > 1 or kind == "qnn_train" else ""
         ax.set_title(f"{name}{', ' + ansatz if ansatz else ''}: test accuracy vs DAC bits{extra}")
     _legend(fig)
-    return _png(fig)
+    return fig
 
 
 def _amplitude_note(recs: list[dict[str, Any]]) -> str:
@@ -270,6 +276,12 @@ def gate_leakage_vs_bits(records: list[dict[str, Any]]) -> bytes | None:
 
 
 def cost_vs_bits(records: list[dict[str, Any]]) -> bytes | None:
+    """PNG of :func:`cost_figure` (None without cost records)."""
+    fig = cost_figure(records)
+    return None if fig is None else _png(fig)
+
+
+def cost_figure(records: list[dict[str, Any]]) -> Figure | None:
     """DAC power per qubit in mW (with the thermal floors), its dynamic part, and area per qubit vs bits.
 
     Total power = (FoM·2^N·f_s + P_static) x channels per qubit; the dynamic panel shows FoM·2^N·f_s x
@@ -314,7 +326,7 @@ def cost_vs_bits(records: list[dict[str, Any]]) -> bytes | None:
     _axes_common(ax2)
     _legend(fig)
     fig.suptitle("Cost vs DAC resolution (power = FoM·2^N·f_s + static per channel)")
-    return _png(fig)
+    return fig
 
 
 def _quality_axis_label(points: list[dict[str, Any]], quality_name: str) -> str:
@@ -327,6 +339,12 @@ def _quality_axis_label(points: list[dict[str, Any]], quality_name: str) -> str:
 
 
 def pareto(points: list[dict[str, Any]], quality_name: str, axis: str, profiles=None) -> bytes | None:
+    """PNG of :func:`pareto_figure` (None without points)."""
+    fig = pareto_figure(points, quality_name, axis, profiles)
+    return None if fig is None else _png(fig)
+
+
+def pareto_figure(points: list[dict[str, Any]], quality_name: str, axis: str, profiles=None) -> Figure | None:
     """Quality vs power (or area) per qubit, every resolved profile a marker, the Pareto front a line.
 
     Only the points on the front are labelled (profile and bits), with staggered offsets, so labels of
@@ -372,7 +390,7 @@ def pareto(points: list[dict[str, Any]], quality_name: str, axis: str, profiles=
     idx = np.flatnonzero(front)[order]
     _place_labels(fig, ax, x, y, idx, [f"{p['profile']} {p['bits']}b" for p in points],
                   [styles[p["profile"]]["color"] for p in points])
-    return _png(fig)
+    return fig
 
 
 def _place_labels(fig: Figure, ax, x: np.ndarray, y: np.ndarray, idx: np.ndarray, texts: list[str], colors: list[str],
