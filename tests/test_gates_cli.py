@@ -2,9 +2,11 @@
 
 import json
 
+import numpy as np
 import pytest
+from rich.console import Console
 
-from cryoctl.cli import main
+from cryoctl.cli import gates_cmd, main
 from cryoctl.cli.gates_cmd import parse_bits
 from cryoctl.errors import CryoctlError
 from cryoctl.gates import build_gate_table, calibrate, table_metrics
@@ -84,3 +86,110 @@ def test_bits_sweep_on_a_segmented_shipped_profile(tmp_path, monkeypatch, capsys
     rows = json.loads(capsys.readouterr().out)["rows"]
     assert [r["bits"] for r in rows] == [2, 3]
     assert rows[0]["infidelity_mean"] > rows[1]["infidelity_mean"]  # 2 bits is far worse than 3
+
+
+def _block_trace(levels, t_ns, dt_ns, t1_us, t2_us):
+    """Tr of the qubit block of the fast engine's idle channel (zero drive for t_ns)."""
+    from cryoctl.physics import get_engine
+
+    k = int(round(t_ns / dt_ns))
+    s = get_engine("fast").channel(np.zeros(k), None, dt_ns, levels, -0.3, t1_us=t1_us, t2_us=t2_us)
+    idx = np.array([i * levels + j for i in (0, 1) for j in (0, 1)])
+    return np.trace(s[np.ix_(idx, idx)]).real
+
+
+@pytest.mark.parametrize("t1,t2", [(0.5, 0.3), (0.5, None), (None, 0.2), (0.2, 0.4)])
+def test_idle_floor_matches_the_engine_idle_channel(t1, t2):
+    """1 - F_avg of the closed form == (2 Tr S / 4 + 1) / 3 of the fast engine's zero-drive channel."""
+    sets = ["qubits.levels=3", "pulse.duration_ns=60", "pulse.sigma_ns=15", "dac.sample_rate_gsps=1"]
+    sets += [f"qubits.t1_us={t1}" if t1 else "qubits.t1_us=null", f"qubits.t2_us={t2}" if t2 else "qubits.t2_us=null"]
+    prof = load_profile("cryo_cmos_6bit", sets)
+    infid, t_ns = gates_cmd.idle_floor_infidelity(prof)
+    assert t_ns == pytest.approx(60.0)
+    f_engine = (2 * _block_trace(3, t_ns, prof.dac.dt_ns, t1, t2) / 4 + 1) / 3
+    assert infid == pytest.approx(1 - f_engine, rel=1e-9, abs=1e-15)
+    if t1 and t2:  # the brief's closed form (3 + e^{-t/T1} + 2 e^{-t/T2}) / 6
+        assert 1 - infid == pytest.approx((3 + np.exp(-60 / (t1 * 1e3)) + 2 * np.exp(-60 / (t2 * 1e3))) / 6, abs=1e-15)
+    assert infid > 1e-5  # visibly non-zero: the comparison can fail
+
+
+def test_idle_floor_none_without_decoherence():
+    prof = load_profile("cryo_cmos_6bit", ["qubits.t1_us=null", "qubits.t2_us=null"])
+    assert gates_cmd.idle_floor_infidelity(prof) is None
+
+
+def test_solve_count_and_note():
+    noisy = load_profile("cryo_cmos_6bit")  # noise + jitter: every draw is a solve
+    c = gates_cmd.solve_count(noisy, [2, 3], 5)
+    assert c == {"codes": 12, "axes": 2, "qubits": 4, "draws": 5, "solves": 12 * 2 * 4 * 5}
+    quiet = load_profile("cryo_cmos_6bit", ["dac.noise_v_per_sqrt_hz=0", "dac.jitter_rms_ps=0"])
+    assert gates_cmd.solve_count(quiet, [6], 5)["solves"] == 64 * 2 * 4
+    note = gates_cmd.solve_note(noisy, [2, 3], 5, "qutip")
+    assert "\n" not in note and "480 solves" in note and "--engine fast" in note
+
+
+def test_slow_engine_prints_a_note_on_stderr(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("CRYOCTL_CACHE", str(tmp_path / "cache"))
+    p = tmp_path / "q.yaml"
+    p.write_text("name: q\ndac:\n  bits: 2\nqubits:\n  count: 1\n  levels: 2\n")
+    capsys.readouterr()
+    assert main(["gates", str(p), "--engine", "qutip", "-o", str(tmp_path), "--json"]) == 0
+    cap = capsys.readouterr()
+    assert json.loads(cap.out)["engine"] == "qutip"  # stdout stays one JSON document
+    assert "4 codes x 2 axes x 1 qubits x 1 noise draws = 8 solves" in cap.err
+    assert main(["gates", str(p), "-o", str(tmp_path), "--json"]) == 0
+    assert "solves" not in capsys.readouterr().err  # the fast engine needs no warning
+
+
+def test_progress_per_qubit_axis_then_per_table(profile_path):
+    calls = []
+    gates_cmd.gates_sweep(str(profile_path), ["qubits.levels=2"], [3, 4], progress=lambda *a: calls.append(a))
+    per_table = [(n, k, 4) for n in (3, 4) for k in (1, 2, 3, 4, 4)]  # 2 qubits x 2 axes, then "table done"
+    assert calls == per_table
+    calls.clear()  # second sweep comes from the cache: only the per-table calls
+    gates_cmd.gates_sweep(str(profile_path), ["qubits.levels=2"], [3, 4], progress=lambda *a: calls.append(a))
+    assert calls == [(3, 4, 4), (4, 4, 4)]
+
+
+def test_compact_codes():
+    assert gates_cmd.compact_codes([[28, 29], [29, 28]]) == "28-29"
+    assert gates_cmd.compact_codes([[7, 7]]) == "7"
+    assert gates_cmd.compact_codes([[4000000, 4000010], [4000002, 4000004]]) == "~4000003"
+
+
+def test_table_fits_80_columns_without_ellipsis(profile_path, capsys):
+    assert main(["gates", str(profile_path), "--bits", "2..4", "--json", "-o", str(profile_path.parent)]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    worst = dict(doc["rows"][0], bits=24, pi_codes=[[4194301, 4194310], [4194302, 4194303]],
+                 pi_error_rad=[-3.14159, -3.14159], fidelity_mean=0.0, fidelity_min=0.0, fidelity_pi=0.0,
+                 leakage_max=0.999, angle_error_rms=3.14159)
+    doc["rows"].append(worst)
+    con = Console(width=80, record=True, file=open("/dev/null", "w"))
+    con.print(gates_cmd._table(doc))
+    text = con.export_text()
+    assert "…" not in text and max(len(line) for line in text.splitlines()) <= 80
+    assert "~4194302" in text and "-3141.6" in text and "3141.6" in text
+    assert "1-F avg" in text and "rms err" in text
+
+
+def test_representative_bits_and_angle_scale():
+    assert gates_cmd.representative_bits([2, 3, 4, 5, 6, 7, 8, 9, 10]) == [2, 6, 10]
+    assert gates_cmd.representative_bits([5, 6]) == [5, 6]
+    assert gates_cmd.representative_bits([4]) == [4]
+    assert gates_cmd.angle_axis_scale([np.array([3.0, -5.0]), np.array([40.0])]) == ("linear", None)
+    assert gates_cmd.angle_axis_scale([np.array([2500.0]), np.array([-40.0, 3.0])]) == ("symlog", 100.0)
+
+
+def test_plot_shows_three_widths_and_the_floor(profile_path, tmp_path, monkeypatch):
+    figs = []
+    monkeypatch.setattr(gates_cmd, "save_figure", lambda fig, path: figs.append(fig))
+    res = gates_cmd.gates_sweep(str(profile_path), ["qubits.levels=2", "qubits.t1_us=20", "qubits.t2_us=15"],
+                                [2, 3, 4, 5])
+    gates_cmd.plot_sweep(res, tmp_path / "x.png")
+    (fig,) = figs
+    infid_ax, _, rms_ax, code_ax = fig.axes
+    floor = [ln for ln in infid_ax.get_lines() if ln.get_label().startswith("T1/T2 floor (idle, pulse duration")]
+    assert len(floor) == 1 and floor[0].get_ydata()[0] == pytest.approx(res["idle_floor_infidelity"])
+    assert [ln.get_label() for ln in code_ax.get_lines() if "bit" in ln.get_label()] == ["2 bit", "4 bit", "5 bit"]
+    assert "nominal = code x pi / pi_code" in code_ax.get_title()
+    assert "nominal = code x pi / pi_code" in rms_ax.get_title()
