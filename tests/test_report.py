@@ -322,3 +322,10 @@ def test_pareto_labels_only_front_and_do_not_overlap():
     for i in range(len(boxes)):
         for j in range(i + 1, len(boxes)):
             assert not boxes[i].overlaps(boxes[j]), (anns[i].get_text(), anns[j].get_text())
+
+
+def test_pareto_design_labels_are_short(report):
+    _, _, summary = report
+    labels = {p["label"] for p in summary["pareto"]}
+    assert labels == {f"{prof} · toy, {m}" for prof in ("ideal", "cryo_cmos_6bit")
+                      for m in ("compact16, elbow_bits=4.0", "deep48, elbow_bits=4.5")}, labels

@@ -165,6 +165,9 @@ def pareto_front(cost: np.ndarray, quality: np.ndarray) -> np.ndarray:
     return (quality > best_below[inv]) & (quality == best_at[inv])
 
 
+_NOT_IN_LABEL = {"dataset", "ansatz", "provider", "engine", "n_noise_draws"}
+
+
 def quality_points(records: list[dict[str, Any]]) -> tuple[str, list[dict[str, Any]]]:
     """The records to place on the power/area-vs-quality plots and the quality measure's name.
 
@@ -180,12 +183,20 @@ def quality_points(records: list[dict[str, Any]]) -> tuple[str, list[dict[str, A
         groups: dict[tuple, list[dict[str, Any]]] = defaultdict(list)
         for r in sel:
             groups[(r["profile_hash"], r["profile"], r["kind"], r["task"])].append(r)
+        # design label: profile (+ varied overrides other than bits, which has its own column), where it ran,
+        # dataset/model and the task parameters that differ between the plotted tasks (not engine internals)
+        tdocs = {g[3]: json.loads(g[3]) for g in groups}
+        tvary = sorted(k for k in {k for d in tdocs.values() for k in d} - _NOT_IN_LABEL
+                       if len({json.dumps(d.get(k)) for d in tdocs.values()}) > 1)
         pts = []
         for (_, prof, kind, task), rs in groups.items():
-            first = rs[0]
-            ds = first.get("task.dataset")
+            first, t = rs[0], tdocs[task]
+            what = [str(t[k]) for k in ("dataset", "ansatz") if t.get(k) is not None]
+            what += [f"{k}={t[k]}" for k in tvary if t.get(k) is not None]
+            where = " (emulated hardware)" if t.get("provider") == "hardware" else ""
             pts.append({
-                "profile": prof, "label": series_label(first, exclude=()) + (f" · {ds}" if ds else ""),
+                "profile": prof,
+                "label": series_label({**first, "label_task": ""}) + where + (f" · {', '.join(what)}" if what else ""),
                 "kind": kind, "task": task,
                 "bits": first["bits"], "power_per_qubit_w": first["power_per_qubit_w"],
                 "area_per_qubit_mm2": first["area_per_qubit_mm2"],
