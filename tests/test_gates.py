@@ -202,13 +202,18 @@ def test_jitter_channel_matches_closed_form():
 
 def test_noisy_table_is_a_channel_bit_identical_per_seed():
     p = _profile(4, count=2, dac={"noise_v_per_sqrt_hz": 1e-6})
-    a = _table(p, seed=3, n_noise_draws=8)
-    b = _table(p, seed=3, n_noise_draws=8)
-    c = _table(p, seed=4, n_noise_draws=8)
+    # the seed only matters for the Monte Carlo average; the default (exact quadrature) uses no draws
+    a = _table(p, seed=3, n_noise_draws=8, method="montecarlo")
+    b = _table(p, seed=3, n_noise_draws=8, method="montecarlo")
+    c = _table(p, seed=4, n_noise_draws=8, method="montecarlo")
     assert a.kind == "channel" and a.ops["y"].shape == (2, 16, 9, 9)
     for axis in AXES:
         np.testing.assert_array_equal(a.ops[axis], b.ops[axis])
         assert not np.array_equal(a.ops[axis], c.ops[axis])
+    quad3, quad4 = _table(p, seed=3), _table(p, seed=4)
+    assert quad3.meta["noise_average"] == "quadrature"
+    for axis in AXES:
+        np.testing.assert_array_equal(quad3.ops[axis], quad4.ops[axis])
     # trace preserving on average over draws
     s = a.ops["x"]
     tp = np.einsum("...iikl->...kl", s.reshape(2, 16, 3, 3, 3, 3))

@@ -7,9 +7,12 @@ are not shared on the strength of identical specs: each qubit's I and Q DACs hav
 mismatch. Only when two channels' transfer curves are bit-identical (no mismatch) and the gate is
 deterministic is the result reused.
 
-Random draws. Dynamic DAC noise/jitter is Monte-Carlo averaged with ``n_noise_draws`` draws per code
-from ``numpy.random.default_rng([seed, q, a])`` for qubit q and axis index a: independent streams per
-channel pair, identical for the same profile + seed (bit-identical tables).
+Noise average. Dynamic DAC noise/jitter is averaged exactly by per-sample Gauss-Hermite quadrature
+(``method="auto"``/``"quadrature"``, :mod:`cryoctl.gates.realize`; no random draws, ``seed`` and
+``n_noise_draws`` unused). With a reconstruction filter, or ``method="montecarlo"``, it is Monte-Carlo
+averaged with ``n_noise_draws`` draws per code from ``numpy.random.default_rng([seed, q, a])`` for qubit
+q and axis index a: independent streams per channel pair, identical for the same profile + seed
+(bit-identical tables).
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ import numpy as np
 from cryoctl.errors import CryoctlError
 from cryoctl.gates.cache import CODE_VERSION, atomic_write, cache_path
 from cryoctl.gates.calibration import Calibration, calibrate
-from cryoctl.gates.realize import get_engine, realize, table_kind
+from cryoctl.gates.realize import DEFAULT_NODES, get_engine, noise_method, realize, table_kind
 from cryoctl.gates.table import AXES, GateTable
 from cryoctl.profile import profile_hash
 from cryoctl.profile.models import HardwareProfile
@@ -41,12 +44,15 @@ def build_gate_table(
     cache_dir=None,
     progress=None,
     exact: bool = False,
+    method: str = "auto",
+    n_nodes: int = DEFAULT_NODES,
 ) -> GateTable:
     """Realized operation for every code, axis and qubit of ``profile`` (see module docstring).
 
     ``calibration`` defaults to :func:`~cryoctl.gates.calibration.calibrate` (cached in
     ``cache_dir``). ``progress(done, total)`` is called after each (qubit, axis) if given. ``exact``: see
-    :func:`~cryoctl.gates.realize.realize` (noise x decoherence factorization).
+    :func:`~cryoctl.gates.realize.realize` (noise x decoherence factorization). ``method``/``n_nodes``:
+    noise average, see :func:`~cryoctl.gates.realize.noise_method` (auto: exact quadrature unless filtered).
     """
     if n_noise_draws < 1:
         raise CryoctlError(f"expected n_noise_draws >= 1, got {n_noise_draws}", field="n_noise_draws")
@@ -59,6 +65,7 @@ def build_gate_table(
             f"calibration was made for profile {calibration.profile_hash}, not this profile "
             f"({profile_hash(profile)}): a calibration belongs to one chip and setting", field="calibration")
     kind = table_kind(profile)
+    how = noise_method(profile, method)
     spec, nq, d = profile.dac, profile.qubits.count, profile.qubits.levels
     codes = np.arange(spec.code_min, spec.code_max + 1)
     ops = {axis: [] for axis in AXES}
@@ -74,10 +81,10 @@ def build_gate_table(
             if kind == "unitary" and key in done:
                 ops[axis].append(done[key])
             else:
-                rng = np.random.default_rng([seed, q, a]) if kind == "channel" else None
+                rng = np.random.default_rng([seed, q, a]) if how == "montecarlo" else None
                 ops[axis].append(
                     realize(drive, codes, axis, beta, engine=eng, kind=kind, rng=rng, n_draws=n_noise_draws,
-                            exact=exact)
+                            exact=exact, method=how if how != "none" else "auto", n_nodes=n_nodes)
                 )
                 if kind == "unitary":
                     done[key] = ops[axis][-1]
@@ -96,7 +103,9 @@ def build_gate_table(
         meta={
             "engine": engine,
             "seed": int(seed),
-            "n_noise_draws": int(n_noise_draws) if kind == "channel" else 0,
+            "n_noise_draws": int(n_noise_draws) if how == "montecarlo" else 0,
+            "noise_average": how,
+            "noise_nodes": int(n_nodes) if how == "quadrature" else 0,
             "noise_x_decoherence": "exact" if exact else "factorized",
             "code_version": CODE_VERSION,
             "amplitude_mode": profile.pulse.amplitude_mode,
@@ -108,6 +117,8 @@ def build_gate_table(
 
 
 def _cache_name(profile: HardwareProfile, engine: str, seed: int, n_noise_draws: int) -> str:
+    if noise_method(profile) == "quadrature":  # exact average: no seed, no draws, own name (not a MC file)
+        return f"gates-{profile_hash(profile)}-{engine}-gh{DEFAULT_NODES}-{CODE_VERSION}.npz"
     return f"gates-{profile_hash(profile)}-{engine}-s{seed}-n{n_noise_draws}-{CODE_VERSION}.npz"
 
 
@@ -164,7 +175,8 @@ def load_or_build(
 ) -> GateTable:
     """The gate table of ``profile`` from the on-disk cache, building (and caching) it on a miss.
 
-    Key: profile hash + engine + seed + n_noise_draws + code version. A corrupt or truncated cache
+    Key: profile hash + engine + seed + n_noise_draws + code version (quadrature-averaged tables:
+    profile hash + engine + node count + code version; seed and draws do not enter them). A corrupt or truncated cache
     file is rebuilt and replaced, never an error.
     """
     get_engine(engine)
