@@ -10,7 +10,8 @@ calibration for both methods:
   noise x T1/T2 factorised per DAC sample; also with ``exact=True`` (Lindblad steps averaged).
 
 Printed (all measured in this run, best of --repeats): times, Monte Carlo / quadrature ratio, and the
-max |S_mc - S_quad| over all codes and axes (Monte Carlo sampling error at n draws), next to the
+max |S_mc - S_quad| over all codes and axes (Monte Carlo sampling error at n draws; its scale is
+shown by two Monte Carlo seeds), next to the
 max |S_quad(q) - S_quad(9)| (quadrature convergence) and max |S_quad - S_quad(exact=True)|.
 
 Usage: .venv/bin/python benchmarks/bench_noise_channel.py [--draws 32] [--repeats 1]
@@ -55,12 +56,14 @@ def main() -> None:
     t_q, quad = best_time(lambda: build(method="quadrature"), a.repeats)
     t_x, exact = best_time(lambda: build(method="quadrature", exact=True), a.repeats)
     ref = build(method="quadrature", n_nodes=9)
+    mc2 = build(method="montecarlo", n_noise_draws=a.draws, seed=1)  # sampling-error scale of Monte Carlo
     print(f"profile cryo_cmos_6bit, 10 bit, 1 qubit: {2 * 1024} channels of {prof.qubits.levels ** 2}x"
           f"{prof.qubits.levels ** 2}, nodes per noisy channel {quad.meta['noise_nodes']}")
     print(f"monte carlo ({a.draws} draws)      {t_mc:7.2f} s")
     print(f"quadrature (factorised T1/T2)  {t_q:7.2f} s   speed-up x{t_mc / t_q:.1f}")
     print(f"quadrature (exact=True)        {t_x:7.2f} s   speed-up x{t_mc / t_x:.1f}")
     print(f"max |S_mc - S_quad|            {max_diff(mc, quad):.2e}   (Monte Carlo sampling error)")
+    print(f"max |S_mc(s0) - S_mc(s1)|/rt2  {max_diff(mc, mc2) / np.sqrt(2):.2e}   (its scale: two seeds)")
     print(f"max |S_quad - S_quad(q=9)|     {max_diff(quad, ref):.2e}   (quadrature convergence)")
     print(f"max |S_quad - S_exact|         {max_diff(quad, exact):.2e}   (per-sample noise x T1/T2 factorisation)")
 
