@@ -119,13 +119,16 @@ def test_idle_floor_none_without_decoherence():
 
 
 def test_solve_count_and_note():
-    noisy = load_profile("cryo_cmos_6bit")  # noise + jitter: every draw is a solve
+    noisy = load_profile("cryo_cmos_6bit")  # noise + jitter, no filter: exact quadrature, 3 nodes per sample
     c = gates_cmd.solve_count(noisy, [2, 3], 5)
-    assert c == {"codes": 12, "axes": 2, "qubits": 4, "draws": 5, "solves": 12 * 2 * 4 * 5}
+    assert c == {"codes": 12, "axes": 2, "qubits": 4, "draws": 3, "method": "quadrature", "solves": 12 * 2 * 4 * 3}
+    filtered = load_profile("cryo_cmos_6bit", ["dac.reconstruction_filter={cutoff_ghz: 0.5}", "dac.oversampling=4"])
+    c = gates_cmd.solve_count(filtered, [2, 3], 5)  # a filter correlates the noise: Monte Carlo draws
+    assert (c["method"], c["solves"]) == ("montecarlo", 12 * 2 * 4 * 5)
     quiet = load_profile("cryo_cmos_6bit", ["dac.noise_v_per_sqrt_hz=0", "dac.jitter_rms_ps=0"])
     assert gates_cmd.solve_count(quiet, [6], 5)["solves"] == 64 * 2 * 4
-    note = gates_cmd.solve_note(noisy, [2, 3], 5, "qutip")
-    assert "\n" not in note and "480 solves" in note and "--engine fast" in note
+    note = gates_cmd.solve_note(filtered, [2, 3], 5, "qutip")
+    assert "\n" not in note and "480 pulse solves" in note and "noise draws" in note and "--engine fast" in note
 
 
 def test_slow_engine_prints_a_note_on_stderr(tmp_path, monkeypatch, capsys):
@@ -136,7 +139,7 @@ def test_slow_engine_prints_a_note_on_stderr(tmp_path, monkeypatch, capsys):
     assert main(["gates", str(p), "--engine", "qutip", "-o", str(tmp_path), "--json"]) == 0
     cap = capsys.readouterr()
     assert json.loads(cap.out)["engine"] == "qutip"  # stdout stays one JSON document
-    assert "4 codes x 2 axes x 1 qubits x 1 noise draws = 8 solves" in cap.err
+    assert "4 codes x 2 axes x 1 qubits = 8 pulse solves" in cap.err
     assert main(["gates", str(p), "-o", str(tmp_path), "--json"]) == 0
     assert "solves" not in capsys.readouterr().err  # the fast engine needs no warning
 

@@ -23,7 +23,7 @@ from cryoctl.cli.common import JsonOpt, SetOpt, console, err_console, print_json
 from cryoctl.errors import CryoctlError
 from cryoctl.gates import build_gate_table, code_metrics, load_or_build, table_metrics
 from cryoctl.gates.build import DEFAULT_NOISE_DRAWS
-from cryoctl.gates.realize import ENGINES, table_kind
+from cryoctl.gates.realize import DEFAULT_NODES, ENGINES, noise_method, table_kind
 from cryoctl.gates.table import AXES
 from cryoctl.physics.lindblad import dephasing_rate
 from cryoctl.profile import HardwareProfile, bits_overrides, profile_hash
@@ -76,13 +76,20 @@ def idle_floor_infidelity(profile: HardwareProfile) -> tuple[float, float] | Non
 def solve_count(profile: HardwareProfile, bits: list[int], n_noise_draws: int) -> dict[str, int]:
     """Engine solves a sweep needs (before caching): codes x axes x qubits x noise draws.
 
-    Noise draws count only for a dynamic (noisy or jittery) DAC; a deterministic one is solved once.
+    A deterministic DAC is solved once per code. A noisy one averaged by Monte Carlo (a reconstruction
+    filter is present) costs n_noise_draws whole-pulse solves per code; averaged exactly by quadrature
+    it costs one single-sample solve per DAC sample and Gauss-Hermite node (per noisy channel), which
+    is counted here as DEFAULT_NODES^channels "draws" of the pulse.
     """
-    spec = profile.dac
-    dynamic = spec.noise_v_per_sqrt_hz > 0.0 or spec.jitter_rms_ps > 0.0
-    draws = n_noise_draws if dynamic and table_kind(profile) == "channel" else 1
+    how = noise_method(profile) if table_kind(profile) == "channel" else "none"
+    if how == "montecarlo":
+        draws = n_noise_draws
+    elif how == "quadrature":
+        draws = DEFAULT_NODES ** (2 if profile.pulse.shape == "drag" else 1)
+    else:
+        draws = 1
     codes = int(sum(2**n for n in bits))
-    out = {"codes": codes, "axes": len(AXES), "qubits": profile.qubits.count, "draws": draws}
+    out = {"codes": codes, "axes": len(AXES), "qubits": profile.qubits.count, "draws": draws, "method": how}
     out["solves"] = codes * len(AXES) * profile.qubits.count * draws
     return out
 
@@ -261,8 +268,10 @@ def _table(res: dict[str, Any]) -> Table:
 def solve_note(profile: HardwareProfile, bits: list[int], n_noise_draws: int, engine: str) -> str:
     """One line for stderr before a slow engine starts: how many solves, and the fast alternative."""
     c = solve_count(profile, bits, n_noise_draws)
-    return (f"engine {engine}: up to {c['codes']:,} codes x {c['axes']} axes x {c['qubits']} qubits x "
-            f"{c['draws']} noise draws = {c['solves']:,} solves (plus calibration; cached tables are reused); "
+    what = {"montecarlo": "noise draws", "quadrature": "quadrature nodes"}.get(c["method"])
+    per = f" x {c['draws']} {what}" if what else ""
+    return (f"engine {engine}: up to {c['codes']:,} codes x {c['axes']} axes x {c['qubits']} qubits{per} "
+            f"= {c['solves']:,} pulse solves (plus calibration; cached tables are reused); "
             "--engine fast is the exact batched engine")
 
 
