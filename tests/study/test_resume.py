@@ -10,7 +10,7 @@ from pathlib import Path
 
 from cryoctl.study import ResultStore, expand_points, load_study_spec, run_study
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 SPEC = """
 name: killme
 profiles: [ideal, cryo_cmos_8bit]

@@ -8,7 +8,7 @@ from cryoctl.profile import shipped_profiles
 from cryoctl.report import build_report
 from cryoctl.study import expand_points, load_study_spec, parse_study_spec, run_study
 
-SPEC = Path(__file__).resolve().parents[1] / "experiments" / "default_study.yaml"
+SPEC = Path(__file__).resolve().parents[2] / "experiments" / "default_study.yaml"
 
 
 def test_default_study_covers_the_shipped_profiles():

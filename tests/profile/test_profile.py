@@ -209,7 +209,7 @@ def test_hash_is_stable_across_loads_and_processes():
     assert len(set(h)) == 1 and len(h[0]) == 16
     code = "from cryoctl.profile import load_profile, profile_hash; print(profile_hash(load_profile('cryo_cmos_6bit')))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                         env={"PYTHONHASHSEED": "12345", "PATH": ""}, cwd=Path(__file__).parents[1])
+                         env={"PYTHONHASHSEED": "12345", "PATH": ""}, cwd=Path(__file__).parents[2])
     assert out.stdout.strip() == h[0]
 
 
