@@ -11,6 +11,13 @@ from __future__ import annotations
 class CryoctlError(Exception):
     """A user-facing error: ``field`` names where it happened, the message what was expected."""
 
+    # a message echoes user input (a value, a key); one line must stay readable whatever the input was
+    MAX_CHARS = 400
+
     def __init__(self, message: str, field: str | None = None):
         self.field = field
-        super().__init__(f"{field}: {message}" if field else message)
+        text = f"{field}: {message}" if field else message
+        if len(text) > self.MAX_CHARS:
+            cut = len(text) - self.MAX_CHARS
+            text = f"{text[: self.MAX_CHARS]}... ({cut} more characters)"
+        super().__init__(text)

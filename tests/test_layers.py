@@ -3,7 +3,7 @@
 import ast
 from pathlib import Path
 
-ORDER = ["errors", "profile", "dac", "pulse", "physics", "gates", "circuit", "qnn", "cost", "study", "report", "cli"]
+ORDER = ["errors", "conventions", "profile", "dac", "pulse", "physics", "gates", "circuit", "qnn", "cost", "study", "report", "cli"]
 PKG = Path(__file__).resolve().parents[1] / "cryoctl"
 
 

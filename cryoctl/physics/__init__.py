@@ -1,24 +1,21 @@
-"""Physics layer: d-level transmons driven by DAC waveforms -> propagators and channels.
+"""Physics layer: a :class:`SystemModel` (transmons, drive operators per channel, collapse operators)
+driven by channel signals -> propagators and channels.
 
-Engines (:func:`get_engine`): ``fast`` (numpy, batched, default), ``qutip`` (QuTiP 5 reference),
-``dynamics`` (qiskit-dynamics reference, optional extra).
+Engines (:func:`get_engine`, the one registry): ``fast`` (numpy, batched, default), ``qutip`` (QuTiP 5
+reference), ``dynamics`` (qiskit-dynamics reference, optional extra).
 """
 
-from cryoctl.physics.engines import ENGINE_NAMES, Engine, get_engine
-from cryoctl.physics.fast import propagate
-from cryoctl.physics.hamiltonian import drift, drive_operators, hamiltonians, lowering
-from cryoctl.physics.lindblad import channel_fast, collapse_operators, unitary_superop
+from cryoctl.physics.engines import ENGINES, Engine, get_engine
+from cryoctl.physics.fast import time_ordered_product
+from cryoctl.physics.lindblad import collapse_operators, dephasing_rate
+from cryoctl.physics.model import SystemModel
 
 __all__ = [
-    "ENGINE_NAMES",
+    "ENGINES",
     "Engine",
-    "channel_fast",
+    "SystemModel",
     "collapse_operators",
-    "drift",
-    "drive_operators",
+    "dephasing_rate",
     "get_engine",
-    "hamiltonians",
-    "lowering",
-    "propagate",
-    "unitary_superop",
+    "time_ordered_product",
 ]

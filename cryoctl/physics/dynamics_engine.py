@@ -2,10 +2,10 @@
 
 The model is handed to ``qiskit_dynamics.Solver`` in its own terms:
 
-    static_hamiltonian    = H_0 = delta a'a + (alpha/2) a'a'aa
-    hamiltonian_operators = [X_d / 2, Y_d / 2]           (X_d = a + a', Y_d = i(a' - a))
-    signals               = [DiscreteSignal(dt, Omega_I), DiscreteSignal(dt, Omega_Q)], carrier 0
-    static_dissipators    = collapse operators of lindblad.py (channels only; vectorized model)
+    static_hamiltonian    = model.static
+    hamiltonian_operators = [model.drives[c] for each channel c]
+    signals               = [DiscreteSignal(dt, s_c) for each channel c], carrier 0
+    static_dissipators    = model.collapse (channels only; vectorized model)
     rotating_frame        = None (H is already in the drive frame)
 
 A ``DiscreteSignal`` holds sample k on [k dt, (k+1) dt) (zero-order hold); with carrier 0 its value
@@ -21,60 +21,38 @@ from __future__ import annotations
 
 import numpy as np
 
-from cryoctl.physics.hamiltonian import drift, drive_operators
-from cryoctl.physics.lindblad import collapse_operators, column_to_row_superop
+from cryoctl.physics.lindblad import column_to_row_superop
 
 
-class DynamicsEngine:
+class DynamicsSolver:
     """qiskit-dynamics Solver with a one-step-per-sample matrix-exponential method."""
-
-    name = "dynamics"
 
     def __init__(self, method: str = "scipy_expm"):
         self.method = method
 
-    def _solve(self, omega_i, omega_q, dt_ns, levels, anharmonicity_ghz, detuning_ghz, c_ops):
+    def solve(self, model, signals, dt_ns):
+        """U (closed model) or the row-major channel (open model), one solve per batch member."""
         from qiskit_dynamics import DiscreteSignal, Solver
 
-        omega_i = np.asarray(omega_i, dtype=float)
-        omega_q = np.zeros_like(omega_i) if omega_q is None else np.asarray(omega_q, dtype=float)
-        omega_i, omega_q = np.broadcast_arrays(omega_i, omega_q)
-        batch, k_samples = omega_i.shape[:-1], omega_i.shape[-1]
-        x, y = drive_operators(levels)
+        names = list(signals)
+        arrays = np.broadcast_arrays(*(signals[c] for c in names))
+        batch, k_samples = arrays[0].shape[:-1], arrays[0].shape[-1]
+        open_system = model.is_open
         solver = Solver(
-            static_hamiltonian=drift(levels, anharmonicity_ghz, detuning_ghz).astype(complex),
-            hamiltonian_operators=[0.5 * x.astype(complex), 0.5 * y],
-            static_dissipators=c_ops if c_ops else None,
+            static_hamiltonian=np.asarray(model.static, dtype=complex),
+            hamiltonian_operators=[np.asarray(model.drives[c], dtype=complex) for c in names],
+            static_dissipators=[np.asarray(c, dtype=complex) for c in model.collapse] if open_system else None,
             rotating_frame=None,
             array_library="numpy",
-            vectorized=True if c_ops else None,
+            vectorized=True if open_system else None,
         )
-        n = levels * levels if c_ops else levels
+        n = model.dim**2 if open_system else model.dim
         y0 = np.eye(n, dtype=complex)
         t_final = k_samples * float(dt_ns)
         out = []
         for idx in np.ndindex(batch):
-            signals = [
-                DiscreteSignal(dt=float(dt_ns), samples=omega_i[idx], carrier_freq=0.0),
-                DiscreteSignal(dt=float(dt_ns), samples=omega_q[idx], carrier_freq=0.0),
-            ]
-            res = solver.solve(
-                t_span=[0.0, t_final], y0=y0, signals=signals, method=self.method, max_dt=float(dt_ns)
-            )
+            sigs = [DiscreteSignal(dt=float(dt_ns), samples=a[idx], carrier_freq=0.0) for a in arrays]
+            res = solver.solve(t_span=[0.0, t_final], y0=y0, signals=sigs, method=self.method, max_dt=float(dt_ns))
             out.append(np.asarray(res.y[-1]))
         result = np.stack(out).reshape(*batch, n, n)
-        return column_to_row_superop(result) if c_ops else result
-
-    def propagate(self, omega_i, omega_q, dt_ns, levels, anharmonicity_ghz, detuning_ghz=0.0):
-        return self._solve(omega_i, omega_q, dt_ns, levels, anharmonicity_ghz, detuning_ghz, [])
-
-    def channel(
-        self, omega_i, omega_q, dt_ns, levels, anharmonicity_ghz, detuning_ghz=0.0, t1_us=None, t2_us=None
-    ):
-        c_ops = [c.astype(complex) for c in collapse_operators(levels, t1_us, t2_us)]
-        if not c_ops:
-            u = self.propagate(omega_i, omega_q, dt_ns, levels, anharmonicity_ghz, detuning_ghz)
-            return (u[..., :, None, :, None] * u.conj()[..., None, :, None, :]).reshape(
-                *u.shape[:-2], levels * levels, levels * levels
-            )
-        return self._solve(omega_i, omega_q, dt_ns, levels, anharmonicity_ghz, detuning_ghz, c_ops)
+        return column_to_row_superop(result) if open_system else result

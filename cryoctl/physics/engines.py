@@ -1,19 +1,17 @@
-"""Physics engines: one interface, three implementations of the same driven-transmon model.
+"""Physics engines: one interface, three implementations, one registry (:func:`get_engine`).
 
-    H(t) = delta a'a + (alpha/2) a'a'aa + (Omega_I(t)/2)(a + a') + (Omega_Q(t)/2) i(a' - a)   [rad/ns]
+Every engine takes a :class:`~cryoctl.physics.model.SystemModel` and the channel signals:
 
-with a zero-order-hold drive (sample k of Omega_I, Omega_Q holds on [k dt, (k+1) dt)) and, for
-channels, the Lindblad dissipators of :mod:`cryoctl.physics.lindblad` (T1 relaxation, pure
-dephasing such that the 0-1 coherence decays with ``t2_us``).
+- ``propagate(model, signals, dt_ns) -> U (..., D, D)``: the closed-system propagator (collapse
+  operators ignored);
+- ``channel(model, signals, dt_ns) -> S (..., D^2, D^2)``: the Lindblad channel with the model's
+  collapse operators, numpy ROW-MAJOR vectorisation (vec(rho) = rho.reshape(-1); a unitary U gives
+  kron(U, U*), :func:`cryoctl.conventions.kron_conj`).
 
-Every engine offers
-
-- ``propagate(omega_i, omega_q, dt_ns, levels, anharmonicity_ghz, detuning_ghz=0.0) -> U (..., d, d)``
-- ``channel(..., t1_us=None, t2_us=None) -> S (..., d^2, d^2)``, numpy ROW-MAJOR vectorisation:
-  vec(rho) = rho.reshape(-1), rho' = (S @ vec(rho)).reshape(d, d); a unitary U gives kron(U, U*).
-
-``omega_i`` has shape (..., K) (K samples, leading batch axes, e.g. one row per DAC code); ``omega_q``
-is None (I only) or broadcastable to it.
+``signals`` maps channel names of the model to samples (..., K) in rad/ns, held constant over each
+sample period ``dt_ns`` (zero-order hold, sample k on [k dt, (k+1) dt)); channels not given are zero;
+the arrays broadcast together, and leading axes are batch axes (e.g. one row per DAC code). A
+one-sample signal (K = 1) gives single-sample steps.
 
 Engines
 -------
@@ -26,48 +24,46 @@ Engines
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 
+from cryoctl.conventions import ENGINE_NAMES, kron_conj
 from cryoctl.errors import CryoctlError
 from cryoctl.physics.fast import propagate as _fast_propagate
 from cryoctl.physics.lindblad import channel_fast
+from cryoctl.physics.model import SystemModel
 
-ENGINE_NAMES = ("fast", "qutip", "dynamics")
 
-
-def validate_drive(omega_i, omega_q, dt_ns, levels) -> tuple[np.ndarray, np.ndarray | None]:
-    """Check the arguments shared by every engine; return float arrays (raises CryoctlError)."""
-    try:
-        wi = np.asarray(omega_i, dtype=float)
-    except (TypeError, ValueError) as exc:
-        raise CryoctlError("expected an array of drive samples in rad/ns", field="omega_i") from exc
-    if wi.ndim < 1 or wi.shape[-1] < 1:
-        raise CryoctlError(f"expected shape (..., K) with K >= 1 samples, got {wi.shape}", field="omega_i")
-    if not np.all(np.isfinite(wi)):
-        raise CryoctlError("drive samples must be finite", field="omega_i")
-    wq = None
-    if omega_q is not None:
+def validate_signals(model, signals, dt_ns) -> dict[str, np.ndarray]:
+    """Check (model, signals, dt) for every engine; return float arrays (raises CryoctlError)."""
+    if not isinstance(model, SystemModel):
+        raise CryoctlError(f"expected a SystemModel, got {type(model).__name__}", field="model")
+    if not isinstance(signals, Mapping) or not signals:
+        raise CryoctlError(f"expected a dict of channel signals {list(model.channels)}", field="signals")
+    out = {}
+    for name, values in signals.items():
+        if name not in model.drives:
+            raise CryoctlError(f"unknown channel {name!r}; the model has {list(model.channels)}", field="signals")
+        if np.iscomplexobj(values):
+            raise CryoctlError("expected real samples in rad/ns (I and Q are separate channels)", field=f"signals.{name}")
         try:
-            wq = np.asarray(omega_q, dtype=float)
-            np.broadcast_shapes(wi.shape, wq.shape)
+            v = np.asarray(values, dtype=float)
         except (TypeError, ValueError) as exc:
-            raise CryoctlError(f"expected samples broadcastable to omega_i {wi.shape}", field="omega_q") from exc
-        if not np.all(np.isfinite(wq)):
-            raise CryoctlError("drive samples must be finite", field="omega_q")
-    if not (np.isscalar(dt_ns) or np.ndim(dt_ns) == 0) or not np.isfinite(dt_ns) or float(dt_ns) <= 0:
+            raise CryoctlError("expected an array of samples in rad/ns", field=f"signals.{name}") from exc
+        if v.ndim < 1 or v.shape[-1] < 1:
+            raise CryoctlError(f"expected shape (..., K) with K >= 1 samples, got {v.shape}", field=f"signals.{name}")
+        if not np.all(np.isfinite(v)):
+            raise CryoctlError("signal samples must be finite", field=f"signals.{name}")
+        out[name] = v
+    try:
+        np.broadcast_shapes(*(v.shape for v in out.values()))
+    except ValueError as exc:
+        raise CryoctlError(f"signal shapes do not broadcast: {[v.shape for v in out.values()]}", field="signals") from exc
+    if (isinstance(dt_ns, (bool, str, bytes)) or not (np.isscalar(dt_ns) or np.ndim(dt_ns) == 0)
+            or not np.isfinite(dt_ns) or float(dt_ns) <= 0):
         raise CryoctlError(f"expected a positive sample period in ns, got {dt_ns!r}", field="dt_ns")
-    if int(levels) != levels or levels < 2:
-        raise CryoctlError(f"expected an integer number of transmon levels >= 2, got {levels!r}", field="levels")
-    return wi, wq
-
-
-def validate_coherence(t1_us, t2_us) -> None:
-    """T1, T2 > 0 in us and T2 <= 2 T1 (raises CryoctlError)."""
-    for name, value in (("t1_us", t1_us), ("t2_us", t2_us)):
-        if value is not None and not (np.isfinite(value) and value > 0):
-            raise CryoctlError(f"expected a positive time in us or None, got {value!r}", field=name)
-    if t1_us is not None and t2_us is not None and t2_us > 2 * t1_us:
-        raise CryoctlError(f"T2 <= 2 T1 is required, got t2_us={t2_us} > 2 * t1_us={2 * t1_us}", field="t2_us")
+    return out
 
 
 class Engine:
@@ -75,25 +71,19 @@ class Engine:
 
     name = "engine"
 
-    def propagate(self, omega_i, omega_q, dt_ns, levels, anharmonicity_ghz, detuning_ghz=0.0) -> np.ndarray:
-        """Propagator U (..., d, d) of the ZOH drive (module docstring)."""
-        wi, wq = validate_drive(omega_i, omega_q, dt_ns, levels)
-        return self._propagate(wi, wq, float(dt_ns), int(levels), float(anharmonicity_ghz), float(detuning_ghz))
+    def propagate(self, model: SystemModel, signals: Mapping[str, np.ndarray], dt_ns: float) -> np.ndarray:
+        """Propagator U (..., D, D) of the ZOH signals on the closed model (module docstring)."""
+        checked = validate_signals(model, signals, dt_ns)
+        return self._propagate(model.closed(), checked, float(dt_ns))
 
-    def channel(
-        self, omega_i, omega_q, dt_ns, levels, anharmonicity_ghz, detuning_ghz=0.0, t1_us=None, t2_us=None
-    ) -> np.ndarray:
-        """Superoperator S (..., d^2, d^2), row-major vectorisation, with T1/T2 Lindblad dissipators."""
-        wi, wq = validate_drive(omega_i, omega_q, dt_ns, levels)
-        validate_coherence(t1_us, t2_us)
-        return self._channel(
-            wi, wq, float(dt_ns), int(levels), float(anharmonicity_ghz), float(detuning_ghz), t1_us, t2_us
-        )
+    def channel(self, model: SystemModel, signals: Mapping[str, np.ndarray], dt_ns: float) -> np.ndarray:
+        """Superoperator S (..., D^2, D^2), row-major, with the model's Lindblad dissipators."""
+        return self._channel(model, validate_signals(model, signals, dt_ns), float(dt_ns))
 
-    def _propagate(self, omega_i, omega_q, dt_ns, levels, anharmonicity_ghz, detuning_ghz):
+    def _propagate(self, model, signals, dt_ns):
         raise NotImplementedError
 
-    def _channel(self, omega_i, omega_q, dt_ns, levels, anharmonicity_ghz, detuning_ghz, t1_us, t2_us):
+    def _channel(self, model, signals, dt_ns):
         raise NotImplementedError
 
     def __repr__(self) -> str:
@@ -101,42 +91,35 @@ class Engine:
 
 
 class FastEngine(Engine):
-    """numpy engine: :func:`cryoctl.physics.fast.propagate` and :func:`lindblad.channel_fast`."""
+    """numpy engine: :func:`cryoctl.physics.fast.propagate` and :func:`cryoctl.physics.lindblad.channel_fast`."""
 
     name = "fast"
 
-    def _propagate(self, omega_i, omega_q, dt_ns, levels, anharmonicity_ghz, detuning_ghz):
-        return _fast_propagate(omega_i, omega_q, dt_ns, levels, anharmonicity_ghz, detuning_ghz)
+    def _propagate(self, model, signals, dt_ns):
+        return _fast_propagate(model, signals, dt_ns)
 
-    def _channel(self, omega_i, omega_q, dt_ns, levels, anharmonicity_ghz, detuning_ghz, t1_us, t2_us):
-        return channel_fast(omega_i, omega_q, dt_ns, levels, anharmonicity_ghz, detuning_ghz, t1_us, t2_us)
-
-
-class _Delegating(Engine):
-    """Engine wrapping a reference implementation object with propagate/channel methods."""
-
-    def __init__(self, impl):
-        self._impl = impl
-
-    def _propagate(self, omega_i, omega_q, dt_ns, levels, anharmonicity_ghz, detuning_ghz):
-        return self._impl.propagate(omega_i, omega_q, dt_ns, levels, anharmonicity_ghz, detuning_ghz)
-
-    def _channel(self, omega_i, omega_q, dt_ns, levels, anharmonicity_ghz, detuning_ghz, t1_us, t2_us):
-        return self._impl.channel(omega_i, omega_q, dt_ns, levels, anharmonicity_ghz, detuning_ghz, t1_us, t2_us)
+    def _channel(self, model, signals, dt_ns):
+        return channel_fast(model, signals, dt_ns)
 
 
-class QutipEngine(_Delegating):
+class QutipEngine(Engine):
     """QuTiP 5 reference (:mod:`cryoctl.physics.qutip_engine`); options: atol, rtol, method, nsteps."""
 
     name = "qutip"
 
     def __init__(self, **options):
-        from cryoctl.physics.qutip_engine import QutipEngine as _Impl
+        from cryoctl.physics.qutip_engine import QutipSolver
 
-        super().__init__(_Impl(**options))
+        self._impl = QutipSolver(**options)
+
+    def _propagate(self, model, signals, dt_ns):
+        return self._impl.propagate(model, signals, dt_ns)
+
+    def _channel(self, model, signals, dt_ns):
+        return self._impl.channel(model, signals, dt_ns)
 
 
-class DynamicsEngine(_Delegating):
+class DynamicsEngine(Engine):
     """qiskit-dynamics reference (:mod:`cryoctl.physics.dynamics_engine`); option: method."""
 
     name = "dynamics"
@@ -149,17 +132,31 @@ class DynamicsEngine(_Delegating):
                 "engine 'dynamics' needs qiskit-dynamics, which is not installed: pip install cryoctl[dynamics]",
                 field="engine",
             ) from exc
-        from cryoctl.physics.dynamics_engine import DynamicsEngine as _Impl
+        from cryoctl.physics.dynamics_engine import DynamicsSolver
 
-        super().__init__(_Impl(**options))
+        self._impl = DynamicsSolver(**options)
+
+    def _propagate(self, model, signals, dt_ns):
+        return self._impl.solve(model, signals, dt_ns)
+
+    def _channel(self, model, signals, dt_ns):
+        if not model.is_open:
+            return kron_conj(self._impl.solve(model, signals, dt_ns))
+        return self._impl.solve(model, signals, dt_ns)
 
 
-_ENGINES = {"fast": FastEngine, "qutip": QutipEngine, "dynamics": DynamicsEngine}
+ENGINES: dict[str, type[Engine]] = {"fast": FastEngine, "qutip": QutipEngine, "dynamics": DynamicsEngine}
+assert tuple(ENGINES) == ENGINE_NAMES
 
 
 def get_engine(name: str, **options) -> Engine:
-    """The engine called ``name`` ('fast' | 'qutip' | 'dynamics'); options go to its constructor."""
-    cls = _ENGINES.get(str(name).strip().lower()) if isinstance(name, str) else None
+    """The engine called ``name`` (one of :data:`cryoctl.conventions.ENGINE_NAMES`); options go to its constructor.
+
+    An :class:`Engine` instance is returned as is (so callers may pass either).
+    """
+    if isinstance(name, Engine):
+        return name
+    cls = ENGINES.get(str(name).strip().lower()) if isinstance(name, str) else None
     if cls is None:
         raise CryoctlError(f"unknown engine {name!r}; expected one of {', '.join(ENGINE_NAMES)}", field="engine")
     try:

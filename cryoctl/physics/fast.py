@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from cryoctl.physics.hamiltonian import hamiltonians
 
 
 def sample_propagators(h: np.ndarray, dt_ns: float) -> np.ndarray:
@@ -61,20 +60,28 @@ def time_ordered_product(u: np.ndarray) -> np.ndarray:
     return u[..., 0, :, :]
 
 
-def propagate(
-    omega_i: np.ndarray,
-    omega_q: np.ndarray | None,
-    dt_ns: float,
-    levels: int,
-    anharmonicity_ghz: float,
-    detuning_ghz: float = 0.0,
-) -> np.ndarray:
-    """Propagator of a ZOH drive: omega_i/omega_q (rad/ns) of shape (..., K) -> U of shape (..., d, d).
+def stack_signals(model, signals) -> tuple[tuple[str, ...], np.ndarray]:
+    """(names, samples (..., K, C)) of the channels whose signal is not identically zero.
 
-    ``omega_q=None`` (or all zeros) means an I-only drive and takes the real-symmetric path.
+    Every given signal (zero or not) takes part in the broadcast, so a batch shape carried only by a
+    zero channel is kept.
+    """
+    shape = np.broadcast_shapes(*(np.shape(v) for v in signals.values()))
+    names = tuple(c for c in model.drives if c in signals and np.any(signals[c]))
+    if not names:
+        return (), np.zeros((*shape, 0))
+    return names, np.stack([np.broadcast_to(np.asarray(signals[c], dtype=float), shape) for c in names], axis=-1)
 
-    An I/Q drive is reduced to the real-symmetric case by a diagonal frame change: with
-    Omega_I + i Omega_Q = r e^{i phi},
+
+def propagate(model, signals, dt_ns: float) -> np.ndarray:
+    """Propagator U (..., D, D) of the ZOH drive ``signals`` (channel -> (..., K), rad/ns) on ``model``.
+
+    Generic path: the distinct sample vectors (s_1, ..., s_C) are found once, H = H_static + sum_c s_c O_c
+    is diagonalised for each (real-symmetric ``eigh`` when every operator is real), the steps are
+    gathered back per sample and multiplied in time order (:func:`time_ordered_product`).
+
+    I/Q transmon path (``model.iq_transmon``): an I/Q drive is reduced to the real-symmetric case by a
+    diagonal frame change. With Omega_I + i Omega_Q = r e^{i phi},
 
         (Omega_I X_d + Omega_Q Y_d) = r (a e^{-i phi} + a' e^{i phi}) = D (r X_d) D',  D = e^{i phi n},
 
@@ -82,21 +89,34 @@ def propagate(
     exp(-i H dt) = D exp(-i (H_0 + r X_d / 2) dt) D', i.e. U_jk = U^(r)_jk e^{i (j - k) phi}.
     Only the real symmetric H_0 + r X_d / 2 is diagonalised (distinct r once).
     """
-    omega_i = np.asarray(omega_i, dtype=float)
-    if omega_q is not None:
-        omega_q = np.asarray(omega_q, dtype=float)
-        if not np.any(omega_q):
-            omega_q = None
-        else:
-            omega_i, omega_q = np.broadcast_arrays(omega_i, omega_q)
-    if omega_q is None:
-        (u_i, _), inverse = unique_samples(omega_i, None)
-        h = hamiltonians(u_i, None, levels, anharmonicity_ghz, detuning_ghz)
-        return time_ordered_product(sample_propagators(h, dt_ns)[inverse])
-    amplitude = np.hypot(omega_i, omega_q)
-    phase = np.arctan2(omega_q, omega_i)
-    (u_r, _), inverse = unique_samples(amplitude, None)
-    u = sample_propagators(hamiltonians(u_r, None, levels, anharmonicity_ghz, detuning_ghz), dt_ns)[inverse]
-    n = np.arange(levels)
-    u *= np.exp(1j * phase[..., None, None] * (n[:, None] - n[None, :]))
-    return time_ordered_product(u)
+    names, stack = stack_signals(model, signals)
+    if model.iq_transmon and names:
+        omega_i = stack[..., names.index("xy_i")] if "xy_i" in names else np.zeros(stack.shape[:-1])
+        omega_q = stack[..., names.index("xy_q")] if "xy_q" in names else None
+        x_half = model.drives["xy_i"]
+        if omega_q is None:
+            (u_i, _), inverse = unique_samples(omega_i, None)
+            h = model.static + u_i[:, None, None] * x_half
+            return time_ordered_product(sample_propagators(h, dt_ns)[inverse])
+        amplitude = np.hypot(omega_i, omega_q)
+        phase = np.arctan2(omega_q, omega_i)
+        (u_r, _), inverse = unique_samples(amplitude, None)
+        u = sample_propagators(model.static + u_r[:, None, None] * x_half, dt_ns)[inverse]
+        n = np.arange(model.dim)
+        u *= np.exp(1j * phase[..., None, None] * (n[:, None] - n[None, :]))
+        return time_ordered_product(u)
+    rows, inverse = unique_rows(stack)
+    h = model.static + sum(rows[:, c, None, None] * model.drives[name] for c, name in enumerate(names))
+    h = np.broadcast_to(h, (rows.shape[0], model.dim, model.dim))
+    if all(not np.iscomplexobj(o) for o in (model.static, *(model.drives[c] for c in names))):
+        h = np.real(h)
+    return time_ordered_product(sample_propagators(h, dt_ns)[inverse])
+
+
+def unique_rows(stack: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct sample vectors of ``stack`` (..., C): (rows (u, C), inverse with the leading shape)."""
+    if stack.shape[-1] == 0:  # no driven channel: every sample is the static Hamiltonian
+        return np.zeros((1, 0)), np.zeros(stack.shape[:-1], dtype=np.int64)
+    flat = stack.reshape(-1, stack.shape[-1])
+    rows, inverse = np.unique(flat, axis=0, return_inverse=True)
+    return rows, inverse.reshape(stack.shape[:-1])

@@ -34,8 +34,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from cryoctl.physics.fast import propagate, time_ordered_product, unique_samples
-from cryoctl.physics.hamiltonian import drift, drive_operators, lowering
+from cryoctl.conventions import kron_conj
+from cryoctl.physics.fast import propagate, time_ordered_product
+from cryoctl.physics.hamiltonian import lowering
 
 NS_PER_US = 1e3
 _TAYLOR_ORDER = 18  # remainder <= ||A||^19 / 19! ~ 8e-18 at ||A||_1 <= 1
@@ -109,11 +110,6 @@ def real_generator(l_row: np.ndarray, basis: np.ndarray) -> np.ndarray:
     return (basis.conj().T @ l_row @ basis).real
 
 
-def unitary_superop(u: np.ndarray) -> np.ndarray:
-    """S = kron(U, U*) for a batch U (..., d, d) -> (..., d^2, d^2) (row-major vec)."""
-    return _kron(u, u.conj())
-
-
 def expm_batched(a: np.ndarray) -> np.ndarray:
     """exp(A) for a stack (..., n, n), real or complex, by scaling and squaring a Taylor series.
 
@@ -148,49 +144,35 @@ def expm_batched(a: np.ndarray) -> np.ndarray:
     return p
 
 
-def channel_fast(
-    omega_i: np.ndarray,
-    omega_q: np.ndarray | None,
-    dt_ns: float,
-    levels: int,
-    anharmonicity_ghz: float,
-    detuning_ghz: float = 0.0,
-    t1_us: float | None = None,
-    t2_us: float | None = None,
-) -> np.ndarray:
-    """Exact ZOH channel S (..., d^2, d^2) (row-major) for drives omega_* (..., K) in rad/ns.
+def channel_fast(model, signals, dt_ns: float) -> np.ndarray:
+    """Exact ZOH channel S (..., D^2, D^2) (row-major) of ``model`` driven by ``signals`` (rad/ns).
 
-    L_k = L_0 + (Omega_I,k / 2) L_X + (Omega_Q,k / 2) L_Y with L_0 = drift + dissipator; identical
-    samples are exponentiated once; batches are processed in chunks to bound memory.
+    L_k = L_0 + sum_c s_c,k L_c with L_0 = -i[H_static, .] + dissipator and L_c = -i[O_c, .]; each
+    distinct sample vector is exponentiated once (in the Hermitian basis, where all of them are real);
+    batches are processed in chunks to bound memory.
     """
-    c_ops = collapse_operators(levels, t1_us, t2_us)
-    if not c_ops:  # closed system: the unitary path is exact and cheaper
-        return unitary_superop(propagate(omega_i, omega_q, dt_ns, levels, anharmonicity_ghz, detuning_ghz))
+    from cryoctl.physics.fast import stack_signals, unique_rows
 
-    omega_i = np.asarray(omega_i, dtype=float)
-    if omega_q is not None:
-        omega_i, omega_q = np.broadcast_arrays(omega_i, np.asarray(omega_q, dtype=float))
-    else:
-        omega_q = np.zeros_like(omega_i)
-    batch, k_samples = omega_i.shape[:-1], omega_i.shape[-1]
-    d2 = levels * levels
+    if not model.is_open:  # closed system: the unitary path is exact and cheaper
+        return kron_conj(propagate(model, signals, dt_ns))
+    names, stack = stack_signals(model, signals)
+    batch, k_samples = stack.shape[:-2], stack.shape[-2]
+    d2 = model.dim * model.dim
     # work in the Hermitian basis, where every generator and channel is real (half the flops)
-    basis = hermitian_basis(levels)
-    l0 = hamiltonian_superop(drift(levels, anharmonicity_ghz, detuning_ghz)) + dissipator_superop(c_ops, levels)
-    x, y = drive_operators(levels)
-    r0, rx, ry = (real_generator(op, basis) for op in (l0, hamiltonian_superop(x), hamiltonian_superop(y)))
-
-    flat_i = omega_i.reshape(-1, k_samples)
-    flat_q = omega_q.reshape(-1, k_samples)
-    n = flat_i.shape[0]
+    basis = hermitian_basis(model.dim)
+    r0 = real_generator(hamiltonian_superop(model.static) + dissipator_superop(list(model.collapse), model.dim), basis)
+    rc = np.stack([real_generator(hamiltonian_superop(model.drives[c]), basis) for c in names]) if names else None
+    flat = stack.reshape(int(np.prod(batch, dtype=np.int64)), k_samples, stack.shape[-1])
+    n = flat.shape[0]
     chunk = max(1, _CHUNK_ELEMENTS // (k_samples * d2 * d2))
     out = np.empty((n, d2, d2), dtype=complex)
     for start in range(0, n, chunk):  # loop over memory-sized chunks, not over codes
-        sl = slice(start, start + chunk)
-        (ui, uq), inverse = unique_samples(flat_i[sl], flat_q[sl])
-        gen = dt_ns * (r0 + 0.5 * ui[:, None, None] * rx + 0.5 * uq[:, None, None] * ry)
-        r_total = time_ordered_product(expm_batched(gen)[inverse])
-        out[sl] = basis @ r_total @ basis.conj().T
+        rows, inverse = unique_rows(flat[start: start + chunk])
+        gen = np.broadcast_to(r0, (rows.shape[0], d2, d2))
+        if rc is not None:
+            gen = gen + np.einsum("uc,cab->uab", rows, rc)
+        r_total = time_ordered_product(expm_batched(dt_ns * gen)[inverse])
+        out[start: start + chunk] = basis @ r_total @ basis.conj().T
     return out.reshape(*batch, d2, d2)
 
 

@@ -1,8 +1,8 @@
 """The `qutip` engine: a reference that integrates the Schroedinger / Lindblad equation numerically.
 
-Same model as the fast engine (hamiltonian.py, lindblad.py), solved by QuTiP 5 ODE integrators:
+Same :class:`~cryoctl.physics.model.SystemModel` as the fast engine, solved by QuTiP 5 ODE integrators:
 
-    H(t) = H_0 + (Omega_I(t)/2) X_d + (Omega_Q(t)/2) Y_d,   X_d = a + a',  Y_d = i(a' - a)
+    H(t) = H_static + sum_c s_c(t) O_c,   collapse operators from the model.
 
 Zero-order hold, made exact
 --------------------------
@@ -24,14 +24,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from cryoctl.physics.hamiltonian import drift, drive_operators
-from cryoctl.physics.lindblad import collapse_operators, column_to_row_superop
+from cryoctl.physics.lindblad import column_to_row_superop
 
 
-class QutipEngine:
+class QutipSolver:
     """Per-waveform QuTiP solves with exact step-held drives (see module docstring)."""
-
-    name = "qutip"
 
     def __init__(self, atol: float = 1e-10, rtol: float = 1e-10, method: str = "vern9", nsteps: int = 1_000_000):
         import qutip  # noqa: F401  (core dependency; imported here to keep `import cryoctl` light)
@@ -47,51 +44,45 @@ class QutipEngine:
         if method in ("vern7", "vern9"):
             self.options["interpolate"] = False
 
-    def _hamiltonian(self, omega_i, omega_q, tlist, levels, anharmonicity_ghz, detuning_ghz):
+    @staticmethod
+    def _hamiltonian(model, samples: dict, tlist):
         import qutip as qt
 
-        x, y = drive_operators(levels)
-        terms = [qt.Qobj(drift(levels, anharmonicity_ghz, detuning_ghz))]
-        for op, samples in ((x, omega_i), (y, omega_q)):
-            if samples is None or not np.any(samples):
+        terms = [qt.Qobj(model.static)]
+        for name, values in samples.items():
+            if not np.any(values):
                 continue
             # the value at the last boundary is never used inside [0, T); repeat the last sample
-            values = 0.5 * np.append(samples, samples[-1])
-            terms.append([qt.Qobj(op), qt.coefficient(values, tlist=tlist, order=0)])
+            coeff = qt.coefficient(np.append(values, values[-1]), tlist=tlist, order=0)
+            terms.append([qt.Qobj(model.drives[name]), coeff])
         return qt.QobjEvo(terms)
 
-    def _solve_each(self, omega_i, omega_q, dt_ns, solve_one):
-        omega_i = np.asarray(omega_i, dtype=float)
-        if omega_q is not None:
-            omega_i, omega_q = np.broadcast_arrays(omega_i, np.asarray(omega_q, dtype=float))
-        batch, k_samples = omega_i.shape[:-1], omega_i.shape[-1]
+    def _solve_each(self, signals, dt_ns, solve_one):
+        names = list(signals)
+        arrays = np.broadcast_arrays(*(signals[c] for c in names))
+        batch, k_samples = arrays[0].shape[:-1], arrays[0].shape[-1]
         tlist = np.arange(k_samples + 1) * float(dt_ns)
-        results = [
-            solve_one(omega_i[idx], None if omega_q is None else omega_q[idx], tlist) for idx in np.ndindex(batch)
-        ]
+        results = [solve_one({c: a[idx] for c, a in zip(names, arrays)}, tlist) for idx in np.ndindex(batch)]
         return np.stack(results).reshape(*batch, *results[0].shape)
 
-    def propagate(self, omega_i, omega_q, dt_ns, levels, anharmonicity_ghz, detuning_ghz=0.0):
+    def propagate(self, model, signals, dt_ns):
         import qutip as qt
 
-        def one(wi, wq, tlist):
-            h = self._hamiltonian(wi, wq, tlist, levels, anharmonicity_ghz, detuning_ghz)
-            result = qt.sesolve(h, qt.qeye(levels), tlist, options=self.options)
-            return result.final_state.full()
+        def one(samples, tlist):
+            h = self._hamiltonian(model, samples, tlist)
+            return qt.sesolve(h, qt.qeye(model.dim), tlist, options=self.options).final_state.full()
 
-        return self._solve_each(omega_i, omega_q, dt_ns, one)
+        return self._solve_each(signals, dt_ns, one)
 
-    def channel(
-        self, omega_i, omega_q, dt_ns, levels, anharmonicity_ghz, detuning_ghz=0.0, t1_us=None, t2_us=None
-    ):
+    def channel(self, model, signals, dt_ns):
         import qutip as qt
 
-        c_ops = [qt.Qobj(c) for c in collapse_operators(levels, t1_us, t2_us)]
-        rho0 = qt.to_super(qt.qeye(levels))
+        c_ops = [qt.Qobj(c) for c in model.collapse]
+        rho0 = qt.to_super(qt.qeye(model.dim))
 
-        def one(wi, wq, tlist):
-            h = self._hamiltonian(wi, wq, tlist, levels, anharmonicity_ghz, detuning_ghz)
+        def one(samples, tlist):
+            h = self._hamiltonian(model, samples, tlist)
             result = qt.mesolve(h, rho0, tlist, c_ops=c_ops, options=self.options)
             return column_to_row_superop(result.final_state.full())
 
-        return self._solve_each(omega_i, omega_q, dt_ns, one)
+        return self._solve_each(signals, dt_ns, one)

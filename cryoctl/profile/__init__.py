@@ -13,19 +13,29 @@ from cryoctl.profile.loader import (
     validate_profile,
 )
 from cryoctl.profile.models import (
+    ChannelSpec,
     CostSpec,
+    Coupling,
     DacSpec,
+    FluxLineSpec,
+    FluxPredistortion,
+    FluxSpec,
+    FluxTail,
     HardwareProfile,
     PulseSpec,
+    QubitOverride,
     QubitSpec,
     ReadoutSpec,
     ReconstructionFilter,
+    TransmonSpec,
+    TunableTransmonSpec,
     profile_json_schema,
 )
 
 __all__ = [
-    "SHIPPED_DIR", "CostSpec", "DacSpec", "HardwareProfile", "PulseSpec", "QubitSpec", "ReadoutSpec",
+    "SHIPPED_DIR", "ChannelSpec", "CostSpec", "Coupling", "QubitOverride", "TransmonSpec", "DacSpec", "HardwareProfile", "PulseSpec", "QubitSpec", "ReadoutSpec",
     "ReconstructionFilter", "apply_overrides", "bits_overrides", "canonical_json", "content_hash", "deep_merge",
     "load_profile", "parse_override", "profile_hash", "profile_json_schema", "resolve_profile_path", "shipped_profiles",
     "validate_profile",
+    "FluxLineSpec", "FluxPredistortion", "FluxSpec", "FluxTail", "TunableTransmonSpec",
 ]

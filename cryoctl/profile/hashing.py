@@ -26,4 +26,10 @@ def profile_hash(profile: BaseModel) -> str:
     data = profile.model_dump(mode="json")
     data.pop("name", None)
     data.pop("description", None)
+    # sections added later hash only when used, so that existing profiles keep their identity (and
+    # existing study stores their keys)
+    if not data.get("couplings"):
+        data.pop("couplings", None)
+    if not data.get("qubits", {}).get("per_qubit"):
+        data.get("qubits", {}).pop("per_qubit", None)
     return content_hash(data)

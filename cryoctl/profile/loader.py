@@ -53,7 +53,7 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     except (OSError, UnicodeDecodeError) as exc:
         raise CryoctlError(f"cannot read file as UTF-8 text ({exc.__class__.__name__})", field=str(path)) from None
     try:
-        doc = load_yaml(text)  # safe loader: Python object tags are rejected, never constructed
+        doc = load_yaml(text, str(path))  # safe loader: Python object tags are rejected, never constructed
     except yaml.constructor.ConstructorError as exc:
         where = exc.problem_mark
         loc = f" at line {where.line + 1}, column {where.column + 1}" if where else ""

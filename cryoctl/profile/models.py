@@ -8,10 +8,14 @@ from __future__ import annotations
 
 import types
 import typing
+from dataclasses import dataclass
 from typing import Any, Literal
+
+import numpy as np
 
 from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, ValidationInfo, field_validator, model_validator
 
+from cryoctl.errors import CryoctlError
 from cryoctl.profile.codes import SignedCodes
 
 
@@ -142,8 +146,39 @@ class PulseSpec(_Spec):
         return self
 
 
+class TransmonSpec(_Spec):
+    """One transmon's resolved parameters (``profile.transmon(q)``): the ``qubits:`` defaults with that
+    qubit's ``per_qubit`` overrides applied. A d-level Duffing oscillator in the drive frame."""
+
+    levels: int = Field(3, ge=2, le=8)
+    anharmonicity_ghz: float = -0.3
+    detuning_ghz: float = 0.0  # qubit frequency minus drive frequency
+    t1_us: PositiveFloat | None = None
+    t2_us: PositiveFloat | None = None
+
+    @model_validator(mode="after")
+    def _physical(self) -> "TransmonSpec":
+        if self.anharmonicity_ghz == 0.0:
+            raise ValueError("anharmonicity_ghz must be non-zero (a transmon is anharmonic)")
+        if self.t2_us is not None and self.t1_us is not None and self.t2_us > 2 * self.t1_us:
+            raise ValueError("t2_us must be <= 2 * t1_us")
+        return self
+
+
+class QubitOverride(_Spec):
+    """Per-qubit departures from the ``qubits:`` defaults (fabrication spread: each transmon has its own
+    anharmonicity, frequency and coherence). Only the keys given are overridden."""
+
+    index: int = Field(ge=0)
+    anharmonicity_ghz: float | None = None
+    detuning_ghz: float | None = None
+    t1_us: PositiveFloat | None = None
+    t2_us: PositiveFloat | None = None
+
+
 class QubitSpec(_Spec):
-    """Identical fixed-frequency transmons, modelled as d-level Duffing oscillators in the drive frame."""
+    """The register: ``count`` transmons with ``levels`` levels each (one d for the whole register), default
+    parameters for every qubit, and optional ``per_qubit`` overrides (see :meth:`HardwareProfile.transmon`)."""
 
     count: int = Field(4, ge=1, le=16)
     levels: int = Field(3, ge=2, le=8)
@@ -153,6 +188,7 @@ class QubitSpec(_Spec):
     t2_us: PositiveFloat | None = None
     # Depolarizing probability applied after each CZ (0 = ideal CZ on the computational subspace).
     cz_error: float = Field(0.0, ge=0.0, le=1.0)
+    per_qubit: tuple[QubitOverride, ...] = ()
 
     @model_validator(mode="after")
     def _consistent(self) -> "QubitSpec":
@@ -160,7 +196,48 @@ class QubitSpec(_Spec):
             raise ValueError("anharmonicity_ghz must be non-zero (a transmon is anharmonic)")
         if self.t2_us is not None and self.t1_us is not None and self.t2_us > 2 * self.t1_us:
             raise ValueError("t2_us must be <= 2 * t1_us")
+        seen = set()
+        for o in self.per_qubit:
+            if o.index >= self.count:
+                raise ValueError(f"per_qubit index {o.index} out of range [0, {self.count - 1}] (count={self.count})")
+            if o.index in seen:
+                raise ValueError(f"per_qubit index {o.index} given twice")
+            seen.add(o.index)
+            self.transmon(o.index)  # each resolved qubit must be physical too
         return self
+
+    def transmon(self, qubit: int) -> TransmonSpec:
+        """Resolved parameters of ``qubit`` (defaults, then its override)."""
+        base = {k: getattr(self, k) for k in TransmonSpec.model_fields}
+        for o in self.per_qubit:
+            if o.index == qubit:
+                base.update({k: v for k, v in o.model_dump(exclude={"index"}).items() if v is not None})
+        return TransmonSpec(**base)
+
+
+class Coupling(_Spec):
+    """Exchange coupling J (b_a' b_b + b_a b_b') between two qubits; ``j_mhz`` is J / 2 pi in MHz."""
+
+    qubits: tuple[int, int]
+    j_mhz: PositiveFloat
+
+    @model_validator(mode="after")
+    def _distinct(self) -> "Coupling":
+        a, b = self.qubits
+        if a == b or a < 0 or b < 0:
+            raise ValueError(f"expected two different qubit indices >= 0, got {list(self.qubits)}")
+        return self
+
+
+@dataclass(frozen=True)
+class ChannelSpec:
+    """One control channel of the controller: its ``role`` (conventions.CHANNEL_ROLES), the qubit it drives,
+    its converter ``index`` on the chip (the DAC mismatch seed stream) and the converter spec."""
+
+    role: str
+    qubit: int
+    index: int
+    dac: "DacSpec"
 
 
 class ReadoutSpec(_Spec):
@@ -198,6 +275,42 @@ class HardwareProfile(_Spec):
     qubits: QubitSpec = QubitSpec()
     readout: ReadoutSpec = ReadoutSpec()
     cost: CostSpec = CostSpec()
+    couplings: tuple[Coupling, ...] = ()
+    # flux DAC, tunable transmons and flux line; omitted from dumps (and the hash) while unused
+    flux: "FluxSpec | None" = Field(None, exclude_if=lambda v: v is None)
+
+    @model_validator(mode="after")
+    def _couplings_in_register(self) -> "HardwareProfile":
+        pairs = set()
+        for c in self.couplings:
+            if max(c.qubits) >= self.qubits.count:
+                raise ValueError(f"coupling {list(c.qubits)} names a qubit outside [0, {self.qubits.count - 1}]")
+            key = tuple(sorted(c.qubits))
+            if key in pairs:
+                raise ValueError(f"coupling {list(key)} given twice")
+            pairs.add(key)
+        return self
+
+    def transmon(self, qubit: int) -> TransmonSpec:
+        """Qubit ``qubit``'s resolved transmon parameters (``qubits`` defaults + ``qubits.per_qubit``)."""
+        if isinstance(qubit, bool) or not isinstance(qubit, (int, np.integer)) or not 0 <= qubit < self.qubits.count:
+            raise CryoctlError(f"qubit {qubit!r} out of range [0, {self.qubits.count - 1}]", field="qubit")
+        return self.qubits.transmon(int(qubit))
+
+    def channels(self) -> tuple[ChannelSpec, ...]:
+        """Every control channel, qubit by qubit: qubit q's I DAC is converter 2q, its Q DAC 2q + 1."""
+        return tuple(
+            ChannelSpec(role, q, 2 * q + k, self.dac)
+            for q in range(self.qubits.count)
+            for k, role in enumerate(("xy_i", "xy_q"))
+        )
+
+    def coupling_ghz(self, a: int, b: int) -> float:
+        """J / 2 pi in GHz of the pair (a, b) (0 when not coupled)."""
+        for c in self.couplings:
+            if set(c.qubits) == {a, b}:
+                return c.j_mhz * 1e-3
+        return 0.0
 
 
 def profile_json_schema() -> dict[str, Any]:
@@ -222,3 +335,82 @@ def profile_json_schema() -> dict[str, Any]:
         "code first; read into inl_table_lsb by the loader.",
     }
     return schema
+
+
+# --- flux line and tunable transmons (DESIGN.md 'Flux line and two-qubit gates') -----------------------------
+
+
+class TunableTransmonSpec(_Spec):
+    """One SQUID-tunable transmon (asymmetry d, flux Phi in units of Phi_0):
+
+        f_01(Phi) = (f_max - alpha) [cos^2(pi Phi) + d^2 sin^2(pi Phi)]^(1/4) + alpha,
+
+    alpha = that qubit's ``anharmonicity_ghz`` (``profile.transmon(index)``). d = 1 is a fixed-frequency
+    transmon (f_01 = f_max for every flux). ``idle_flux_phi0`` is the DC bias at which the qubit parks
+    (0 = upper sweet spot)."""
+
+    index: int = Field(ge=0)
+    f_max_ghz: PositiveFloat
+    asymmetry: float = Field(0.0, ge=0.0, le=1.0)
+    idle_flux_phi0: float = Field(0.0, ge=-0.5, le=0.5)
+
+
+class FluxTail(_Spec):
+    """An exponential settling tail of the flux line: step response 1 + amplitude * exp(-t / tau_ns)."""
+
+    amplitude: float = Field(gt=-0.5, lt=0.5)
+    tau_ns: PositiveFloat
+
+
+class FluxLineSpec(_Spec):
+    """Transfer function from the flux DAC to the SQUID: bias tee (high-pass, time constant
+    ``bias_tee_tau_ns``, null = DC-coupled), exponential settling ``tails`` and a first-order
+    ``bandwidth_ghz`` (-3 dB; null = unlimited). See :mod:`cryoctl.pulse.flux`."""
+
+    bias_tee_tau_ns: PositiveFloat | None = None
+    tails: tuple[FluxTail, ...] = ()
+    bandwidth_ghz: PositiveFloat | None = None
+
+
+class FluxPredistortion(_Spec):
+    """Digital inverse filters applied to the flux codes before the DAC (inverse IIR of every tail and,
+    if ``bias_tee``, of the bias tee), with coefficients rounded to ``coefficient_bits`` fractional bits."""
+
+    coefficient_bits: int = Field(16, ge=2, le=40)
+    bias_tee: bool = True
+
+
+class FluxSpec(_Spec):
+    """Flux control: the flux DAC (its own converter, bits, mismatch, noise), the full-scale flux it
+    reaches (``full_scale_v`` -> ``full_scale_phi0``), the tunable transmons, the flux line and optional
+    predistortion, and the CZ pulse shape (``cz_shape``, cosine ``rise_ns``, ``buffer_ns`` of idle
+    after the pulse inside the gate slot)."""
+
+    dac: DacSpec
+    full_scale_phi0: PositiveFloat = 0.25
+    qubits: tuple[TunableTransmonSpec, ...] = ()
+    line: FluxLineSpec = FluxLineSpec()
+    predistortion: FluxPredistortion | None = None
+    cz_shape: Literal["unipolar", "net_zero"] = "unipolar"
+    rise_ns: float = Field(3.0, ge=0.0)
+    buffer_ns: float = Field(2.0, ge=0.0)
+
+    @model_validator(mode="after")
+    def _distinct_qubits(self) -> "FluxSpec":
+        seen = [q.index for q in self.qubits]
+        if len(set(seen)) != len(seen):
+            raise ValueError(f"flux.qubits lists a qubit index twice: {seen}")
+        return self
+
+    def tunable(self, qubit: int) -> TunableTransmonSpec:
+        """The flux parameters of ``qubit`` (CryoctlError(field='flux.qubits') when it has none)."""
+        for q in self.qubits:
+            if q.index == qubit:
+                return q
+        raise CryoctlError(
+            f"qubit {qubit} has no entry in flux.qubits (indices given: {[q.index for q in self.qubits]})",
+            field="flux.qubits",
+        )
+
+
+HardwareProfile.model_rebuild()

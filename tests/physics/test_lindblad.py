@@ -3,11 +3,30 @@
 import numpy as np
 import pytest
 
-from cryoctl.physics.engines import get_engine
-from cryoctl.physics.lindblad import collapse_operators, column_to_row_superop, dephasing_rate, unitary_superop
+from cryoctl.conventions import kron_conj
+from cryoctl.physics import SystemModel, get_engine
+from cryoctl.physics.lindblad import channel_fast, collapse_operators, column_to_row_superop, dephasing_rate
 
 ALPHA_GHZ = -0.3
 fast = get_engine("fast")
+
+
+def transmon(levels, detuning_ghz=0.0, **coherence):
+    return SystemModel.transmon(levels, ALPHA_GHZ, detuning_ghz, **coherence)
+
+
+def iq(wi, wq=None):
+    """The old (omega_i, omega_q) Rabi rates as transmon channel signals."""
+    return {"xy_i": wi} if wq is None else {"xy_i": wi, "xy_q": wq}
+
+
+def idle(model, k):
+    """(model, signals) for an undriven idle of k samples (all-zero signals)."""
+    return model, {model.channels[0]: np.zeros(k)}
+
+
+def idle_channel(t_ns, levels, **coherence):
+    return fast.channel(*idle(transmon(levels, **coherence), t_ns), 1.0)
 
 
 def qubit_block(s, levels):
@@ -36,7 +55,7 @@ def closed_form_idle(t_ns, t1_us, t2_us):
 @pytest.mark.parametrize("t_ns,t1_us", [(50, 0.3), (200, 0.3), (400, 20.0)])
 def test_t1_idle_matches_amplitude_damping(levels, t_ns, t1_us):
     """T1 only: populations p1 e^{-t/T1}, coherence e^{-t/(2 T1)} (T2 = 2 T1)."""
-    s = fast.channel(np.zeros(t_ns), None, 1.0, levels, ALPHA_GHZ, t1_us=t1_us)
+    s = idle_channel(t_ns, levels, t1_us=t1_us)
     expected = closed_form_idle(t_ns, t1_us, 2 * t1_us)
     assert np.abs(qubit_block(s, levels) - expected).max() <= 1e-12
 
@@ -55,7 +74,7 @@ def test_t1_idle_average_gate_fidelity_closed_form():
     """
     t1_us, levels = 0.25, 3
     for t_ns in (20, 120, 500):
-        s = qubit_block(fast.channel(np.zeros(t_ns), None, 1.0, levels, ALPHA_GHZ, t1_us=t1_us), levels)
+        s = qubit_block(idle_channel(t_ns, levels, t1_us=t1_us), levels)
         gamma = 1 - np.exp(-t_ns / (t1_us * 1e3))
         closed = (3 + np.exp(-t_ns / (t1_us * 1e3)) + 2 * np.exp(-t_ns / (2 * t1_us * 1e3))) / 6
         assert closed == pytest.approx((4 - gamma + 2 * np.sqrt(1 - gamma)) / 6, abs=1e-15)
@@ -71,7 +90,7 @@ def test_t1_idle_average_gate_fidelity_closed_form():
 @pytest.mark.parametrize("t1_us", [None, 0.4])
 def test_t2_dephasing_decays_coherence_at_t2(t1_us):
     t2_us, t_ns, levels = 0.15, 90, 3
-    s = fast.channel(np.zeros(t_ns), None, 1.0, levels, ALPHA_GHZ, t1_us=t1_us, t2_us=t2_us)
+    s = idle_channel(t_ns, levels, t1_us=t1_us, t2_us=t2_us)
     block = qubit_block(s, levels)
     assert abs(block[1, 1]) == pytest.approx(np.exp(-t_ns / (t2_us * 1e3)), abs=1e-12)
     if t1_us is None:
@@ -114,10 +133,11 @@ def test_driven_channel_fast_vs_qutip_mesolve(levels):
     """
     wi, wq = drag()
     kw = dict(t1_us=0.5, t2_us=0.4)
-    s_fast = fast.channel(wi, wq, 1.0, levels, ALPHA_GHZ, 0.001, **kw)
-    s_qutip = get_engine("qutip").channel(wi, wq, 1.0, levels, ALPHA_GHZ, 0.001, **kw)
+    model = transmon(levels, 0.001, **kw)
+    s_fast = fast.channel(model, iq(wi, wq), 1.0)
+    s_qutip = get_engine("qutip").channel(model, iq(wi, wq), 1.0)
     assert np.abs(s_fast - s_qutip).max() <= 1e-7
-    s_closed = fast.channel(wi, wq, 1.0, levels, ALPHA_GHZ, 0.001)
+    s_closed = fast.channel(model.closed(), iq(wi, wq), 1.0)
     assert np.abs(s_fast - s_closed).max() > 1e-2
 
 
@@ -125,8 +145,9 @@ def test_driven_channel_fast_vs_qiskit_dynamics():
     pytest.importorskip("qiskit_dynamics")
     wi, wq = drag()
     kw = dict(t1_us=0.5, t2_us=0.4)
-    s_fast = fast.channel(np.stack([wi, 0.5 * wi]), wq, 1.0, 3, ALPHA_GHZ, -0.002, **kw)
-    s_dyn = get_engine("dynamics").channel(np.stack([wi, 0.5 * wi]), wq, 1.0, 3, ALPHA_GHZ, -0.002, **kw)
+    model = transmon(3, -0.002, **kw)
+    s_fast = fast.channel(model, iq(np.stack([wi, 0.5 * wi]), wq), 1.0)
+    s_dyn = get_engine("dynamics").channel(model, iq(np.stack([wi, 0.5 * wi]), wq), 1.0)
     assert s_fast.shape == (2, 9, 9)
     assert np.abs(s_fast - s_dyn).max() <= 1e-10
 
@@ -136,7 +157,8 @@ def test_channels_are_cptp_and_reduce_to_unitaries(levels):
     rng = np.random.default_rng(7)
     wi = 0.3 * rng.standard_normal((3, 25))
     wq = 0.3 * rng.standard_normal((3, 25))
-    s = fast.channel(wi, wq, 1.0, levels, ALPHA_GHZ, 0.003, t1_us=0.2, t2_us=0.1)
+    model = transmon(levels, 0.003, t1_us=0.2, t2_us=0.1)
+    s = fast.channel(model, iq(wi, wq), 1.0)
     d = levels
     # trace preservation: sum_i S[(i,i), :] = vec(1)
     diag_rows = s[:, np.arange(d) * (d + 1), :].sum(axis=1)
@@ -146,11 +168,12 @@ def test_channels_are_cptp_and_reduce_to_unitaries(levels):
     assert np.abs(choi - np.conj(np.swapaxes(choi, -1, -2))).max() <= 1e-12
     assert np.linalg.eigvalsh(choi).min() >= -1e-12
     # without T1/T2 the channel is kron(U, U*)
-    u = fast.propagate(wi, wq, 1.0, levels, ALPHA_GHZ, 0.003)
-    assert np.abs(fast.channel(wi, wq, 1.0, levels, ALPHA_GHZ, 0.003) - unitary_superop(u)).max() <= 1e-14
+    u = fast.propagate(model, iq(wi, wq), 1.0)  # propagate ignores the collapse operators
+    assert np.abs(u - fast.propagate(model.closed(), iq(wi, wq), 1.0)).max() == 0.0
+    assert np.abs(fast.channel(model.closed(), iq(wi, wq), 1.0) - kron_conj(u)).max() <= 1e-14
     # and with very long T1/T2 it tends to it (the dissipative path is the same model)
-    s_long = fast.channel(wi, wq, 1.0, levels, ALPHA_GHZ, 0.003, t1_us=1e9, t2_us=1e9)
-    assert np.abs(s_long - unitary_superop(u)).max() <= 1e-9
+    s_long = fast.channel(transmon(levels, 0.003, t1_us=1e9, t2_us=1e9), iq(wi, wq), 1.0)
+    assert np.abs(s_long - kron_conj(u)).max() <= 1e-9
 
 
 def test_column_to_row_superop():
@@ -185,8 +208,56 @@ def test_channel_chunking_does_not_change_results(monkeypatch):
 
     rng = np.random.default_rng(9)
     wi = 0.2 * rng.standard_normal((2, 5, 16))
-    whole = fast.channel(wi, None, 1.0, 3, ALPHA_GHZ, t1_us=1.0, t2_us=0.7)
+    model = transmon(3, t1_us=1.0, t2_us=0.7)
+    whole = fast.channel(model, {"xy_i": wi}, 1.0)
     monkeypatch.setattr(lb, "_CHUNK_ELEMENTS", 3 * 16 * 81)  # 3 waveforms per chunk -> 4 chunks
-    chunked = fast.channel(wi, None, 1.0, 3, ALPHA_GHZ, t1_us=1.0, t2_us=0.7)
+    chunked = fast.channel(model, {"xy_i": wi}, 1.0)
     assert chunked.shape == (2, 5, 9, 9)
     assert np.abs(chunked - whole).max() <= 1e-14
+
+
+def test_kron_conj_is_the_unitary_superoperator():
+    """Row-major: vec(U rho U') = kron(U, U*) vec(rho), batched over leading axes."""
+    rng = np.random.default_rng(13)
+    u = np.linalg.qr(rng.standard_normal((2, 3, 3)) + 1j * rng.standard_normal((2, 3, 3)))[0]
+    rho = rng.standard_normal((3, 3)) + 1j * rng.standard_normal((3, 3))
+    s = kron_conj(u)
+    assert s.shape == (2, 9, 9)
+    for b in range(2):
+        assert np.abs(s[b] - np.kron(u[b], u[b].conj())).max() == 0.0
+        assert np.allclose(apply(s[b], rho), u[b] @ rho @ u[b].conj().T, atol=1e-14)
+
+
+def test_channel_fast_matches_the_engine_and_uses_the_model_collapse():
+    """engines' fast channel is lindblad.channel_fast; the model's collapse operators are the dissipators."""
+    rng = np.random.default_rng(14)
+    wi, wq = 0.3 * rng.standard_normal((2, 12)), 0.3 * rng.standard_normal(12)
+    model = transmon(3, 0.002, t1_us=0.3, t2_us=0.2)
+    assert len(model.collapse) == 2
+    for ours, ref in zip(model.collapse, collapse_operators(3, 0.3, 0.2)):
+        assert np.array_equal(ours, ref)
+    s = channel_fast(model, iq(wi, wq), 1.0)
+    assert np.array_equal(s, fast.channel(model, iq(wi, wq), 1.0))
+    assert np.abs(s - kron_conj(fast.propagate(model, iq(wi, wq), 1.0))).max() > 1e-3
+
+
+def test_coupled_idle_without_exchange_is_the_product_of_single_channels():
+    """J = 0, T1/T2 on both qubits: the pair idle channel is the tensor product of the single idles
+    (row-major pair index ((i0 d + i1) D + (j0 d + j1)) -> reshuffle of kron(S0, S1))."""
+    d, t_ns = 2, 60
+    pair = SystemModel.coupled_transmons(d, (0.01, -0.02), (-0.3, -0.25), 0.0, t1_us=(0.3, 0.5), t2_us=(0.2, 0.6))
+    s_pair = fast.channel(*idle(pair, t_ns), 1.0)
+    s0 = fast.channel(*idle(SystemModel.transmon(d, -0.3, 0.01, t1_us=0.3, t2_us=0.2), t_ns), 1.0)
+    s1 = fast.channel(*idle(SystemModel.transmon(d, -0.25, -0.02, t1_us=0.5, t2_us=0.6), t_ns), 1.0)
+    # kron(S0, S1) indexes ((i0 d + j0) d^2 + (i1 d + j1)); permute to the pair's row-major vec
+    prod = np.kron(s0, s1).reshape([d] * 8)  # i0 j0 i1 j1 | k0 l0 k1 l1
+    prod = prod.transpose(0, 2, 1, 3, 4, 6, 5, 7).reshape(d**4, d**4)
+    assert np.abs(s_pair - prod).max() <= 1e-12
+    assert np.abs(s_pair - np.eye(d**4)).max() > 1e-2  # dissipation is visible
+
+
+def test_zero_signal_idle_channel():
+    """The plain idle, {'xy_i': zeros}: must equal the zero-operator idle used as a workaround above."""
+    model = transmon(3, t1_us=0.3, t2_us=0.2)
+    s = fast.channel(model, {"xy_i": np.zeros(50)}, 1.0)
+    assert np.abs(s - fast.channel(*idle(model, 50), 1.0)).max() <= 1e-14
