@@ -5,8 +5,9 @@ qubits with ideal gates, written the way PennyLane's default.qubit applies gates
 gate with the (batched) 2x2 matrix on the state tensor (B, 2, 2, 2, 2), CZ as a +-1 diagonal,
 <Z_q> from |psi|^2. Its gradient: one forward per parameter-shift set (2 m + 1 = 33 sets).
 
-Ours: cryoctl.circuit.expect with a TableProvider (GateTable lookups: angles -> codes -> realized
-ops, data encoding included) at 2 and 3 levels, and shift_jacobian (all 33 sets in one batched call).
+Ours: an Executor on a TableProvider (parameters held as codes; data angles -> codes by the table's
+calibration -> GateTable lookups) at 2 and 3 levels: Executor.expect, and Executor.shift_jacobian
+(all 33 sets in one batched call).
 Ratios are ours / reference (median of repeats). Target: 3-level forward <= 3.5x the reference.
 
     .venv/bin/python benchmarks/bench_qnn_forward.py [--batch 256] [--repeats 15]
@@ -19,7 +20,7 @@ import time
 
 import numpy as np
 
-from cryoctl.circuit import TableProvider, exact_table, expect, shift_jacobian
+from cryoctl.circuit import Executor, TableProvider, exact_table
 from cryoctl.qnn import build_circuit
 
 N = 4
@@ -93,22 +94,24 @@ def main() -> int:
     rng = np.random.default_rng(0)
     x = rng.uniform(0, np.pi, (args.batch, N))
     circuit = build_circuit("compact16", N)
-    tables = {d: TableProvider(exact_table(args.bits, levels=d, n_qubits=N)) for d in (2, 3)}
-    theta = tables[2].realized_angles(rng.uniform(-np.pi, np.pi, circuit.n_params))
-    xq = tables[2].realized_angles(x)
+    tables = {d: Executor(TableProvider(exact_table(args.bits, levels=d, n_qubits=N))) for d in (2, 3)}
+    codes = tables[2].encode_params(circuit, rng.uniform(-np.pi, np.pi, circuit.n_params))
+    theta = tables[2].param_angles(circuit, codes)
+    step = 2 * np.pi / 2**args.bits
+    xq = np.round(x / step) * step  # the data angles the table's (linear) calibration plays
     # correctness first: the 2-level table on grid angles is the ideal circuit
-    assert np.allclose(expect(circuit, tables[2], xq, theta)[0], ref_forward(xq, theta), atol=1e-12)
+    assert np.allclose(tables[2].expect(circuit, x, codes)[0], ref_forward(xq, theta), atol=1e-12)
     e_ref, j_ref = ref_gradient(xq, theta)
-    assert np.allclose(shift_jacobian(circuit, tables[2], xq, theta)[1], j_ref, atol=1e-10)
+    assert np.allclose(tables[2].shift_jacobian(circuit, x, codes)[1], j_ref, atol=1e-10)
 
     t_ref = median_time(lambda: ref_forward(x, theta), args.repeats)
     t_ref_grad = median_time(lambda: ref_gradient(x, theta), max(3, args.repeats // 5))
     print(f"reference (numpy einsum, 2 levels, ideal gates): forward {t_ref * 1e3:.3f} ms "
           f"({args.batch / t_ref:,.0f} samples/s), shift gradient {t_ref_grad * 1e3:.1f} ms")
     ok = True
-    for d, prov in tables.items():
-        t_f = median_time(lambda: expect(circuit, prov, x, theta), args.repeats)
-        t_g = median_time(lambda: shift_jacobian(circuit, prov, x, theta), max(3, args.repeats // 5))
+    for d, ex in tables.items():
+        t_f = median_time(lambda: ex.expect(circuit, x, codes), args.repeats)
+        t_g = median_time(lambda: ex.shift_jacobian(circuit, x, codes), max(3, args.repeats // 5))
         print(f"gate table, {d} levels: forward {t_f * 1e3:.3f} ms ({args.batch / t_f:,.0f} samples/s), "
               f"ratio {t_f / t_ref:.2f}x; shift gradient {t_g * 1e3:.1f} ms, ratio {t_g / t_ref_grad:.2f}x")
         if d == 3:

@@ -13,7 +13,7 @@ import json
 
 import numpy as np
 
-from cryoctl.circuit import ExactProvider
+from cryoctl.circuit import ExactProvider, Executor
 from cryoctl.qnn import QNNModel, TrainConfig, accuracy_vs_bits, load_dataset, train
 
 SETTINGS = {"iris": dict(epochs=30, batch_size=16), "breast_cancer": dict(epochs=10, batch_size=32),
@@ -33,7 +33,7 @@ def main() -> None:
         for seed in range(args.seeds):
             ds = load_dataset(name, seed=seed)
             model = QNNModel(args.ansatz, 4, ds.n_classes)
-            r = train(model, ds, ExactProvider(2), TrainConfig(seed=seed, **SETTINGS.get(name, {})))
+            r = train(model, ds, Executor(ExactProvider(2)), TrainConfig(seed=seed, **SETTINGS.get(name, {})))
             accs = accuracy_vs_bits(model, r.angles, ds, args.bits)
             rows.append([r.final["test_acc"]] + [accs[b] for b in args.bits])
         mean = 100 * np.mean(rows, axis=0)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from cryoctl.conventions import ROTATION_AXES
 from cryoctl.errors import CryoctlError
 
 
@@ -35,7 +36,7 @@ class Circuit:
             qs = (g.qubit,) if isinstance(g, Rot) else (g.a, g.b)
             if any(not 0 <= q < self.n_qubits for q in qs):
                 raise CryoctlError(f"gate {g} acts outside {self.n_qubits} qubits", field="circuit")
-            if isinstance(g, Rot) and (g.axis not in ("x", "y", "z") or g.source not in ("x", "p")):
+            if isinstance(g, Rot) and (g.axis not in ROTATION_AXES or g.source not in ("x", "p")):
                 raise CryoctlError(f"bad rotation {g}", field="circuit")
 
     @property
@@ -60,6 +61,17 @@ class Circuit:
             if axes.setdefault(g.index, g.axis) != g.axis:
                 raise CryoctlError(f"parameter {g.index} drives both {axes[g.index]} and {g.axis}", field="circuit")
         return tuple(axes.get(i, "x") for i in range(self.n_params))
+
+    @property
+    def param_qubits(self) -> tuple[int, ...]:
+        """Qubit of each trainable parameter; -1 for a parameter shared by several qubits (or unused).
+
+        A hardware code belongs to one channel (qubit, axis): per-channel providers refuse -1.
+        """
+        qubits: dict[int, set] = {}
+        for g in self.param_gates():
+            qubits.setdefault(g.index, set()).add(g.qubit)
+        return tuple(next(iter(qubits[i])) if len(qubits.get(i, ())) == 1 else -1 for i in range(self.n_params))
 
 
 def ring(n_qubits: int) -> list[CZ]:

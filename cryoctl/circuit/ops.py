@@ -10,21 +10,19 @@ Their generators G = P (zero on leakage) give dU/dtheta = -i G U / 2, used by th
 The CZ entangler is ideal on the computational subspace: phase -1 only where both qubits sit in
 level 1, identity everywhere else (leakage levels included).
 
-Superoperators use numpy's row-major vectorisation (as cryoctl.gates.table): vec(rho) =
-rho.reshape(-1), S = kron(U, conj(U)).
+Superoperators of unitaries are :func:`cryoctl.conventions.kron_conj` (row-major vec).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from cryoctl.errors import CryoctlError
-
-AXES = ("x", "y", "z")
+from cryoctl.conventions import ROTATION_AXES, check_axis
 
 
 def rotation(axis: str, angles: np.ndarray, levels: int = 2) -> np.ndarray:
     """Exact rotation(s) exp(-i theta P/2) embedded in d levels: angles (...) -> (..., d, d) complex128."""
+    check_axis(axis, ROTATION_AXES)
     theta = np.asarray(angles, dtype=float)
     c, s = np.cos(theta / 2), np.sin(theta / 2)
     out = np.zeros(theta.shape + (levels, levels), dtype=np.complex128)
@@ -38,11 +36,9 @@ def rotation(axis: str, angles: np.ndarray, levels: int = 2) -> np.ndarray:
         out[..., 1, 1] = c
         out[..., 0, 1] = -s
         out[..., 1, 0] = s
-    elif axis == "z":
+    else:
         out[..., 0, 0] = np.exp(-0.5j * theta)
         out[..., 1, 1] = np.exp(0.5j * theta)
-    else:
-        raise CryoctlError(f"unknown rotation axis {axis!r}; expected one of {AXES}", field="axis")
     for k in range(2, levels):  # identity on leakage levels
         out[..., k, k] = 1.0
     return out
@@ -50,15 +46,14 @@ def rotation(axis: str, angles: np.ndarray, levels: int = 2) -> np.ndarray:
 
 def generator(axis: str, levels: int = 2) -> np.ndarray:
     """The Pauli generator P of RP(theta) = exp(-i theta P / 2), zero on leakage levels: (d, d)."""
+    check_axis(axis, ROTATION_AXES)
     g = np.zeros((levels, levels), dtype=np.complex128)
     if axis == "x":
         g[0, 1] = g[1, 0] = 1.0
     elif axis == "y":
         g[0, 1], g[1, 0] = -1j, 1j
-    elif axis == "z":
-        g[0, 0], g[1, 1] = 1.0, -1.0
     else:
-        raise CryoctlError(f"unknown rotation axis {axis!r}; expected one of {AXES}", field="axis")
+        g[0, 0], g[1, 1] = 1.0, -1.0
     return g
 
 
@@ -74,10 +69,3 @@ def cz_diagonal(pairs: list[tuple[int, int]], n_qubits: int, levels: int) -> np.
         both = one.reshape(shape_a) & one.reshape(shape_b)
         diag = diag * np.where(both, -1.0, 1.0)
     return diag
-
-
-def unitary_to_superop(u: np.ndarray) -> np.ndarray:
-    """S = kron(U, conj(U)) (row-major vec) for a batch (..., d, d) -> (..., d^2, d^2)."""
-    d = u.shape[-1]
-    s = u[..., :, None, :, None] * np.conj(u)[..., None, :, None, :]
-    return s.reshape(u.shape[:-2] + (d * d, d * d))

@@ -19,7 +19,7 @@ app = typer.Typer(
 )
 
 # Each module registers its commands on `app` when imported.
-_COMMAND_MODULES = ["profile_cmd", "dac_cmd", "gates_cmd", "qnn_cmd", "study_cmd"]
+_COMMAND_MODULES = ["profile_cmd", "dac_cmd", "gates_cmd", "qnn_cmd", "study_cmd", "cache_cmd"]
 for _name in _COMMAND_MODULES:
     importlib.import_module(f"cryoctl.cli.{_name}")
 

@@ -1,4 +1,4 @@
-"""Shared CLI pieces: the --json/--set options, profile loading, output."""
+"""Shared CLI pieces: the --json/--set options, --bits ranges, profile loading, output."""
 
 from __future__ import annotations
 
@@ -7,11 +7,12 @@ import os
 import sys
 from typing import Annotated, Any
 
-import numpy as np
 import typer
 from rich.console import Console
 
 from cryoctl.profile import HardwareProfile, load_profile
+from cryoctl.profile.ranges import parse_bits  # noqa: F401  (the one --bits parser, re-exported for commands)
+from cryoctl.study.tasks import json_ready
 
 # Piped or redirected output has no terminal width; 160 columns keep result tables whole there.
 console = Console(width=None if sys.stdout.isatty() or "COLUMNS" in os.environ else 160)
@@ -29,16 +30,6 @@ def profile_from_cli(ref: str, overrides: list[str] | None) -> HardwareProfile:
     return load_profile(ref, overrides or [])
 
 
-def _default(o: Any) -> Any:
-    if isinstance(o, np.generic):
-        return o.item()
-    if isinstance(o, np.ndarray):
-        return o.tolist()
-    if hasattr(o, "model_dump"):
-        return o.model_dump(mode="json")
-    return str(o)
-
-
 def save_figure(fig, path) -> None:
     """Write a matplotlib figure as PNG (creating the directory) and free it."""
     import matplotlib.pyplot as plt
@@ -49,15 +40,6 @@ def save_figure(fig, path) -> None:
 
 
 def print_json(obj: Any) -> None:
-    """One JSON document on stdout (NaN/inf become null so strict parsers accept it)."""
-
-    def clean(x: Any) -> Any:
-        if isinstance(x, float) and not np.isfinite(x):
-            return None
-        if isinstance(x, dict):
-            return {str(k): clean(v) for k, v in x.items()}
-        if isinstance(x, (list, tuple)):
-            return [clean(v) for v in x]
-        return x
-
-    sys.stdout.write(json.dumps(clean(json.loads(json.dumps(obj, default=_default))), indent=2) + "\n")
+    """One JSON document on stdout (NaN/inf become null so strict parsers accept it; other objects, such
+    as paths, are written as their string)."""
+    sys.stdout.write(json.dumps(json_ready(obj, strict=True), indent=2, default=str, allow_nan=False) + "\n")

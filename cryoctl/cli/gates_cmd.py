@@ -5,6 +5,11 @@ For every resolution N in ``--bits`` the profile is re-resolved with ``dac.bits=
 realized-gate table is built (or read from the on-disk cache). One row per N: fidelity, leakage and
 angle error over all codes, axes and qubits, plus the calibrated pi pulse. A PNG shows infidelity
 and leakage vs bits and the angle error vs code.
+
+Before anything is built, every resolution's solve plan (:mod:`cryoctl.gates.plan`) is checked
+against the memory limit (MemAvailable, or $CRYOCTL_MEMORY_LIMIT_GB): a table that would not fit is
+refused with one line naming the memory it needs (exit 2). A table whose build is estimated to take
+more than a few seconds (or any table on a slow engine) gets its plan and estimate printed on stderr first.
 """
 
 from __future__ import annotations
@@ -19,78 +24,37 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from cryoctl.cli import app
-from cryoctl.cli.common import JsonOpt, SetOpt, console, err_console, print_json, profile_from_cli, save_figure
+from cryoctl.cli.common import (
+    JsonOpt, SetOpt, console, err_console, parse_bits, print_json, profile_from_cli, save_figure,
+)
 from cryoctl.errors import CryoctlError
 from cryoctl.gates import build_gate_table, code_metrics, load_or_build, table_metrics
 from cryoctl.gates.build import DEFAULT_NOISE_DRAWS
-from cryoctl.gates.realize import DEFAULT_NODES, ENGINES, noise_method, table_kind
+from cryoctl.gates.plan import SolvePlan, idle_floor_infidelity, measure_unit_costs, solve_plan
 from cryoctl.gates.table import AXES
-from cryoctl.physics.lindblad import dephasing_rate
+from cryoctl.conventions import ENGINE_NAMES
 from cryoctl.profile import HardwareProfile, bits_overrides, profile_hash
-from cryoctl.pulse import Drive
 
-_BITS_RE = re.compile(r"^\s*(\d+)\s*(?:\.\.\s*(\d+)\s*)?$")
-BITS_MIN, BITS_MAX = 1, 24
-
-
-def parse_bits(text: str | None, default: int) -> list[int]:
-    """'2..12' -> [2, ..., 12]; '6' -> [6]; None -> [default]."""
-    if text is None:
-        return [default]
-    m = _BITS_RE.match(str(text))
-    if not m:
-        raise CryoctlError(f"expected a bit count like 6 or a range like 2..12, got {text!r}", field="--bits")
-    lo = int(m.group(1))
-    hi = int(m.group(2)) if m.group(2) is not None else lo
-    if not BITS_MIN <= lo <= hi <= BITS_MAX:
-        raise CryoctlError(
-            f"expected {BITS_MIN} <= first <= last <= {BITS_MAX}, got {text!r}", field="--bits"
-        )
-    return list(range(lo, hi + 1))
+#: a table whose estimated build time (measured unit costs) exceeds this gets its plan printed first
+NOTE_SECONDS = 5.0
 
 
-def idle_floor_infidelity(profile: HardwareProfile) -> tuple[float, float] | None:
-    """(1 - F_avg, t_ns) of the qubit idling for as long as a gate is played; None without T1/T2.
-
-    Amplitude damping + dephasing over time t on the qubit block: p1 -> p1 e^{-t/T1} and
-    rho_01 -> rho_01 e^{-t/T2}, so the row-major superoperator has trace
-    Tr S = 1 + e^{-t/T1} + 2 e^{-t/T2}, F_e = Tr S / 4 and F_avg = (2 F_e + 1) / 3:
-
-        F_avg = (3 + e^{-t/T1} + 2 e^{-t/T2}) / 6.
-
-    The coherence rate is 1/T2 = 1/(2 T1) + 1/T_phi with 1/T_phi from
-    :func:`cryoctl.physics.lindblad.dephasing_rate` (T2 = 2 T1 when only T1 is set, no T1 decay when
-    only T2 is set), exactly as the engines model it. t is the played waveform (pulse + filter tail),
-    the time the decoherence acts during one gate.
-    """
-    qb = profile.qubits
-    if qb.t1_us is None and qb.t2_us is None:
-        return None
-    t_ns = Drive(profile, 0).n_samples * profile.dac.dt_ns
-    g1 = 0.0 if qb.t1_us is None else 1.0 / (qb.t1_us * 1e3)
-    g2 = 0.5 * g1 + dephasing_rate(qb.t1_us, qb.t2_us)
-    f_avg = (3.0 + np.exp(-t_ns * g1) + 2.0 * np.exp(-t_ns * g2)) / 6.0
-    return float(1.0 - f_avg), float(t_ns)
-
-
-def solve_count(profile: HardwareProfile, bits: list[int], n_noise_draws: int) -> dict[str, int]:
-    """Engine solves a sweep needs (before caching): codes x axes x qubits x noise draws.
-
-    A deterministic DAC is solved once per code. A noisy one averaged by Monte Carlo (a reconstruction
-    filter is present) costs n_noise_draws whole-pulse solves per code; averaged exactly by quadrature
-    it costs one single-sample solve per DAC sample and Gauss-Hermite node (per noisy channel), which
-    is counted here as DEFAULT_NODES^channels "draws" of the pulse.
-    """
-    how = noise_method(profile) if table_kind(profile) == "channel" else "none"
-    if how == "montecarlo":
-        draws = n_noise_draws
-    elif how == "quadrature":
-        draws = DEFAULT_NODES ** (2 if profile.pulse.shape == "drag" else 1)
-    else:
-        draws = 1
-    codes = int(sum(2**n for n in bits))
-    out = {"codes": codes, "axes": len(AXES), "qubits": profile.qubits.count, "draws": draws, "method": how}
-    out["solves"] = codes * len(AXES) * profile.qubits.count * draws
+def sweep_plans(
+    ref: str, overrides: list[str] | None, bits: list[int], engine: str = "fast",
+    n_noise_draws: int = DEFAULT_NOISE_DRAWS,
+) -> list[tuple[int, HardwareProfile, SolvePlan]]:
+    """(bits, profile, solve plan) per resolution, each plan checked against the memory limit
+    (:meth:`SolvePlan.check_memory`) BEFORE anything is built: a table that would not fit is refused
+    with one line naming the memory it needs, whatever resolutions come before it."""
+    if engine not in ENGINE_NAMES:
+        raise CryoctlError(f"unknown engine {engine!r}; expected one of {list(ENGINE_NAMES)}", field="--engine")
+    base = profile_from_cli(ref, overrides)
+    out = []
+    for n in bits:
+        prof = profile_from_cli(ref, [*(overrides or []), *bits_overrides(base, n)])
+        plan = solve_plan(prof, engine, n_draws=n_noise_draws)
+        plan.check_memory()
+        out.append((n, prof, plan))
     return out
 
 
@@ -103,31 +67,35 @@ def gates_sweep(
     n_noise_draws: int = DEFAULT_NOISE_DRAWS,
     use_cache: bool = True,
     progress=None,
+    notify=None,
 ) -> dict[str, Any]:
     """Metrics per resolution; per-code angle errors (qubit 0, axis x) under ``"_curves"``.
 
-    ``progress(bits, done, total)`` is called after each (qubit, axis) of a table being built and
-    once with done == total when a resolution is finished (built or read from the cache).
+    Every resolution's solve plan is made and checked against the memory limit first
+    (:func:`sweep_plans`). ``notify(plan)`` is called before a table is built (not when it is read from
+    the cache). ``progress(bits, done, total)`` is called after each (qubit, axis) of a table being
+    built and once with done == total when a resolution is finished (built or read from the cache).
     """
-    if engine not in ENGINES:
-        raise CryoctlError(f"unknown engine {engine!r}; expected one of {list(ENGINES)}", field="--engine")
     rows, curves = [], []
     base = profile_from_cli(ref, overrides)
-    for n in bits:
-        prof = profile_from_cli(ref, [*(overrides or []), *bits_overrides(base, n)])
+    for n, prof, plan in sweep_plans(ref, overrides, bits, engine, n_noise_draws):
         step = None if progress is None else (lambda done, total, n=n: progress(n, done, total))
+        if notify is not None and not (use_cache and _cached(prof, engine, seed, n_noise_draws)):
+            notify(plan)
         if use_cache:
             table = load_or_build(prof, engine, seed, n_noise_draws=n_noise_draws, progress=step)
         else:
             table = build_gate_table(prof, engine, seed, n_noise_draws, cache_dir=None, progress=step)
+        cal = table.calibration
         row = table_metrics(table)
         row["profile_hash"] = profile_hash(prof)
-        row["pi_codes"] = np.asarray(table.pi_codes).tolist()
+        row["method"] = plan.method
+        row["pi_codes"] = np.asarray(cal.pi_codes).tolist()
         row["pi_error_rad"] = table.meta.get("pi_error")
-        row["drag_beta"] = np.asarray(table.drag_beta).tolist()
+        row["drag_beta"] = np.asarray(cal.drag_beta).tolist()
         rows.append(row)
         m = code_metrics(table, "x", 0)
-        curves.append((n, table.codes, m["angle_error"]))
+        curves.append((n, table.codes, m["linear_map_error"]))
         if progress is not None:
             total = prof.qubits.count * len(AXES)
             progress(n, total, total)
@@ -145,6 +113,13 @@ def gates_sweep(
         "rows": rows,
         "_curves": curves,
     }
+
+
+def _cached(profile: HardwareProfile, engine: str, seed: int, n_noise_draws: int) -> bool:
+    """Whether the default cache already holds this table (read-only look; no directory is created)."""
+    from cryoctl.gates.cache import default_cache_dir, table_file_name
+
+    return (default_cache_dir() / table_file_name(profile, engine, seed, n_noise_draws)).is_file()
 
 
 def representative_bits(bits: list[int]) -> list[int]:
@@ -197,10 +172,10 @@ def plot_sweep(res: dict[str, Any], path: Path) -> Path:
     ax.set(title="Leakage out of {|0>, |1>}", xlabel="DAC bits", ylabel="population")
     ax.legend(fontsize=9)
     ax = axes[1, 0]
-    ax.semilogy(b, [max(r["angle_error_rms"], 1e-12) * 1e3 for r in rows], "o-", label="rms over codes")
-    ax.semilogy(b, [max(r["angle_error_max"], 1e-12) * 1e3 for r in rows], "s--", label="max |.| over codes")
-    ax.set(title="Angle error realized - nominal (all codes, axes, qubits)\n"
-           "nominal = code x pi / pi_code: the angle the calibrated controller believes",
+    ax.semilogy(b, [max(r["angle_error_rms"], 1e-12) * 1e3 for r in rows], "o-", label="rms over requests")
+    ax.semilogy(b, [max(r["angle_error_max"], 1e-12) * 1e3 for r in rows], "s--", label="max |.| over requests")
+    ax.set(title="Angle error realized - requested (uniform requests, all axes, qubits)\n"
+           "code = nearest measured angle (the calibration circuits use)",
            xlabel="DAC bits", ylabel="angle error (mrad)")
     ax.legend(fontsize=9)
     ax = axes[1, 1]
@@ -265,14 +240,15 @@ def _table(res: dict[str, Any]) -> Table:
     return t
 
 
-def solve_note(profile: HardwareProfile, bits: list[int], n_noise_draws: int, engine: str) -> str:
-    """One line for stderr before a slow engine starts: how many solves, and the fast alternative."""
-    c = solve_count(profile, bits, n_noise_draws)
-    what = {"montecarlo": "noise draws", "quadrature": "quadrature nodes"}.get(c["method"])
-    per = f" x {c['draws']} {what}" if what else ""
-    return (f"engine {engine}: up to {c['codes']:,} codes x {c['axes']} axes x {c['qubits']} qubits{per} "
-            f"= {c['solves']:,} pulse solves (plus calibration; cached tables are reused); "
-            "--engine fast is the exact batched engine")
+def plan_note(plan: SolvePlan, measure: bool = True) -> str:
+    """One line for stderr before a long build: the plan (:meth:`SolvePlan.describe`), its time
+    estimated from unit costs measured on this machine (a ~0.1 s probe) when ``measure``."""
+    if measure:
+        plan = plan.with_unit_costs(measure_unit_costs())
+    note = f"building {plan.describe()}"
+    if plan.engine != "fast":
+        note += "; --engine fast is the exact batched engine"
+    return note
 
 
 @app.command("gates")
@@ -295,8 +271,12 @@ def gates(
     bit_list = parse_bits(bits, base.dac.bits)
     if draws < 1:
         raise CryoctlError(f"expected at least 1 noise draw, got {draws}", field="--draws")
-    if engine != "fast" and engine in ENGINES:
-        err_console.print(solve_note(base, bit_list, draws, engine))
+
+    def notify(plan: SolvePlan) -> None:  # before a table is built: its plan, if the build is long
+        timed = plan.with_unit_costs(measure_unit_costs()) if plan.engine == "fast" else plan
+        if plan.engine != "fast" or timed.seconds > NOTE_SECONDS:
+            err_console.print(plan_note(timed, measure=False), highlight=False, markup=False)
+
     with Progress(
         TextColumn("[progress.description]{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
         TimeElapsedColumn(), console=err_console, transient=True, disable=json_ or not err_console.is_terminal,
@@ -318,7 +298,8 @@ def gates(
                 if len(finished) < len(bit_list):
                     bar.reset(table, total=total, description=f"{bit_list[len(finished)]}-bit table")
 
-        res = gates_sweep(profile, set_, bit_list, engine, seed, draws, use_cache=not no_cache, progress=step)
+        res = gates_sweep(profile, set_, bit_list, engine, seed, draws, use_cache=not no_cache, progress=step,
+                          notify=notify)
     stem = re.sub(r"[^\w.-]+", "_", res["profile"])
     res["png"] = str(plot_sweep(res, Path(out) / f"{stem}_gates.png").resolve())
     res.pop("_curves")

@@ -17,35 +17,26 @@ import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from cryoctl.circuit import ExactProvider, IdealQuantizer, Readout, TableProvider
+from cryoctl.circuit import ExactProvider, Executor, IdealCZ, IdealQuantizer, Readout, TableProvider
 from cryoctl.cli import app
-from cryoctl.cli.common import JsonOpt, SetOpt, console, err_console, print_json, profile_from_cli
+from cryoctl.cli.common import JsonOpt, SetOpt, console, err_console, parse_bits, print_json, profile_from_cli
 from cryoctl.errors import CryoctlError
 from cryoctl.gates import load_or_build
 from cryoctl.profile import bits_overrides, profile_hash
 from cryoctl.qnn import (
-    QNNModel, TrainConfig, evaluate, load_dataset, load_model, model_document, save_model, train,
+    QNNModel, TrainConfig, evaluate, load_dataset, load_model, model_document, model_params, save_model, train,
 )
 from cryoctl.qnn.data import DATASETS
 
 
-def _parse_bits(text: str) -> list[int]:
-    parts = str(text).split("..")
-    try:
-        lo, hi = (int(parts[0]), int(parts[-1])) if len(parts) <= 2 else (None, None)
-    except ValueError:
-        lo = hi = None
-    if lo is None or not 1 <= lo <= hi <= 24:
-        raise CryoctlError(f"expected a bit count like 6 or a range like 2..10 (1..24), got {text!r}", field="--bits")
-    return list(range(lo, hi + 1))
-
-
 def hardware(profile_ref: str, overrides: list[str] | None, shots: int | None, seed: int, progress=None):
-    """(provider, readout, cz_error, profile hash) of a profile's emulated hardware."""
+    """(executor, profile hash, profile) of a profile's emulated hardware: its gate table, its CZ error
+    and its readout (``shots`` overrides the profile's shot count)."""
     prof = profile_from_cli(profile_ref, overrides)
     table = load_or_build(prof, "fast", seed, progress=progress)
     readout = Readout(prof.readout.p01, prof.readout.p10, shots if shots is not None else prof.readout.shots)
-    return TableProvider(table), readout, prof.qubits.cz_error, profile_hash(prof), prof
+    executor = Executor(TableProvider(table), entangler=IdealCZ.from_profile(prof), readout=readout)
+    return executor, profile_hash(prof), prof
 
 
 def _progress(enabled: bool) -> Progress:
@@ -84,7 +75,7 @@ def train_cmd(
     ds = load_dataset(dataset, seed=seed, data_dir=data_dir)
     model = QNNModel(ansatz, 4, ds.n_classes, scale)
     with _progress(not json_out) as bar:
-        readout, cz_error, phash = Readout(shots=shots), 0.0, None
+        phash = None
         if quantizer == "profile":
             if profile is None:
                 raise CryoctlError("--quantizer profile needs --profile", field="--profile")
@@ -92,18 +83,18 @@ def train_cmd(
             overrides = list(set_ or [])
             if bits is not None:
                 overrides += bits_overrides(profile_from_cli(profile, overrides), bits)
-            provider, readout, cz_error, phash, prof = hardware(
+            executor, phash, prof = hardware(
                 profile, overrides, shots, seed, progress=lambda d, t: bar.update(task, completed=d, total=t))
             if prof.qubits.count < model.n_qubits:
                 raise CryoctlError(f"profile has {prof.qubits.count} qubits, the model needs 4", field="qubits.count")
         elif trainer == "float":
-            provider = ExactProvider(2)
+            executor = Executor(ExactProvider(2), readout=Readout(shots=shots))
         else:
             if bits is None:
                 raise CryoctlError(f"trainer {trainer!r} on the ideal quantizer needs --bits", field="--bits")
-            provider = IdealQuantizer(bits)
+            executor = Executor(IdealQuantizer(bits), readout=Readout(shots=shots))
         task = bar.add_task(f"train {trainer}", total=epochs)
-        result = _train_with_progress(model, ds, provider, cfg, readout, cz_error, bar, task)
+        result = train(model, ds, executor, cfg, progress=lambda e: bar.update(task, completed=e))
     doc = model_document(model, result, dataset={"name": dataset, "seed": seed, **ds.meta}, profile_hash=phash,
                          quantizer=quantizer if (trainer != "float" or quantizer == "profile") else "float")
     if output is not None:
@@ -126,11 +117,6 @@ def train_cmd(
         console.print(f"model written to {output}")
 
 
-def _train_with_progress(model, ds, provider, cfg, readout, cz_error, bar, task):
-    return train(model, ds, provider, cfg, readout=readout, cz_error=cz_error,
-                 progress=lambda e: bar.update(task, completed=e))
-
-
 @app.command("infer")
 def infer_cmd(
     model_path: Annotated[Path, typer.Argument(metavar="MODEL", help="Model JSON written by `cryoctl train`.")],
@@ -148,18 +134,17 @@ def infer_cmd(
     model, angles, doc = load_model(model_path)
     dinfo = doc.get("dataset") or {}
     ds = load_dataset(dinfo.get("name", "iris"), seed=int(dinfo.get("seed", 0)), data_dir=data_dir)
-    bit_list = _parse_bits(bits)
+    bit_list = parse_bits(bits)
     rng = np.random.default_rng(seed)
     rows = []
     with _progress(not json_out) as bar:
         task = bar.add_task("infer", total=len(bit_list) + 1)
         ro = Readout(shots=shots)
-        exact = evaluate(model, angles, ds, ExactProvider(2), readout=ro, rng=rng)
-        rows.append({"provider": "float", "bits": None, **exact})
-        bar.advance(task)
-        for b in bit_list:
-            rows.append({"provider": "ideal", "bits": b, **evaluate(model, angles, ds, IdealQuantizer(b), readout=ro,
-                                                                     rng=rng)})
+        runs = [("float", None, Executor(ExactProvider(2), readout=ro))]
+        runs += [("ideal", b, Executor(IdealQuantizer(b), readout=ro)) for b in bit_list]
+        for name, b, ex in runs:  # a code-trained model plays its own codes on its own grid
+            rows.append({"provider": name, "bits": b,
+                         **evaluate(model, model_params(model, angles, doc, ex), ds, ex, rng=rng)})
             bar.advance(task)
         if profile is not None:
             base = profile_from_cli(profile, set_)
@@ -167,8 +152,8 @@ def infer_cmd(
             ptask = bar.add_task(f"{base.name}: gate tables", total=len(widths))
             for b in widths:  # the elbow on the emulated hardware: same chip and pulses, N-bit DACs
                 over = [*(set_ or []), *bits_overrides(base, b)]
-                prov, readout, cz_error, phash, prof = hardware(profile, over, shots, seed)
-                res = evaluate(model, angles, ds, prov, readout=readout, cz_error=cz_error, rng=rng)
+                ex, phash, prof = hardware(profile, over, shots, seed)
+                res = evaluate(model, model_params(model, angles, doc, ex), ds, ex, rng=rng)
                 rows.append({"provider": f"profile:{prof.name}", "bits": prof.dac.bits, "profile_hash": phash, **res})
                 bar.advance(ptask)
     out = {"model": str(model_path), "dataset": ds.name, "ansatz": model.ansatz, "results": rows}

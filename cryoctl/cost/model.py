@@ -23,8 +23,6 @@ from __future__ import annotations
 import math
 from typing import Any
 
-import numpy as np
-
 from cryoctl.cost.area import (
     array_area_um2,
     inl_yield_c,
@@ -99,19 +97,4 @@ def cost_report(profile: HardwareProfile, inl_yield: float = DEFAULT_INL_YIELD) 
         "system_area_mm2": a_qubit_mm2 * profile.qubits.count,
         "channels_per_qubit": cost.channels_per_qubit,
         "qubits": profile.qubits.count,
-    }
-
-
-def cost_sweep(profile: HardwareProfile, bits: np.ndarray, inl_yield: float = DEFAULT_INL_YIELD) -> dict[str, np.ndarray]:
-    """Channel power, thermal floor and channel area (yield-sized) over an array of resolutions."""
-    cost, fs = profile.cost, profile.dac.sample_rate_gsps
-    bits = np.asarray(bits)
-    sigma = sigma_for_inl_yield(bits, inl_yield_c(inl_yield))
-    return {
-        "bits": bits,
-        "channel_power_w": channel_power_w(bits, fs, cost.fom_fj_per_step, cost.static_power_mw),
-        "thermal_floor_w": thermal_floor_w(bits, fs, cost.temperature_k),
-        "channel_area_mm2": array_area_um2(bits, sigma, cost.a_beta_pct_um, cost.a_vt_mv_um, cost.overdrive_v)
-        * cost.area_overhead
-        * 1e-6,
     }

@@ -17,6 +17,17 @@ hold interval the wrong value is held for d_k, so the sample's average output is
 amplitude error = slope x jitter. Before the first sample the DAC is taken to hold V_0 (no edge,
 eps_0 = 0); the same convention sets the reconstruction filter's initial state.
 
+Shared clock. The I and Q DACs of one controller are clocked by one clock, so the edge error d_k is
+the SAME draw for both channels of a pair (:func:`perturb_pair`), while their white noises are
+independent. Per sample the error vector (eps_I,k, eps_Q,k) is Gaussian with mean 0 and covariance
+(:func:`pair_covariance`)
+
+    C_k = [[sigma_v^2 + slope_I,k^2 j^2,  slope_I,k slope_Q,k j^2        ],
+           [slope_I,k slope_Q,k j^2,       sigma_v^2 + slope_Q,k^2 j^2    ]],   j = jitter_rms,
+
+independent across samples (and shots). With sigma_v = 0 it has rank one: both channels move along
+(slope_I,k, slope_Q,k) with one scalar draw.
+
 Zero-order hold. Each sample is held for T_s; on a grid of ``oversampling`` sub-samples per sample
 it is the sample repeated. The optional reconstruction filter is the analog Bessel/Butterworth
 low-pass (``cutoff_ghz`` = -3 dB frequency, Bessel normalised with norm="mag") mapped to the
@@ -50,7 +61,9 @@ def _as_waveform(volts: np.ndarray, field: str = "volts") -> np.ndarray:
 
 
 def perturb(spec: DacSpec, volts: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """volts (..., K) + white noise + jitter error (see module docstring); same shape.
+    """volts (..., K) of ONE channel + white noise + jitter error (see module docstring); same shape.
+
+    For the I/Q pair of a qubit, whose jitter is common, use :func:`perturb_pair`.
 
     Draw order (fixed, for bit-identical replays): noise (if n_v > 0), then jitter (if > 0).
     """
@@ -62,10 +75,49 @@ def perturb(spec: DacSpec, volts: np.ndarray, rng: np.random.Generator) -> np.nd
     if sigma > 0.0:
         out += sigma * rng.standard_normal(v.shape)
     if spec.jitter_rms_ps > 0.0:
-        step = np.diff(v, axis=-1, prepend=v[..., :1])  # V_k - V_{k-1}, V_{-1} := V_0
         d_ns = (spec.jitter_rms_ps * 1e-3) * rng.standard_normal(v.shape)
-        out -= (step / spec.dt_ns) * d_ns
+        out -= slopes(spec, v) * d_ns
     return out
+
+
+def slopes(spec: DacSpec, volts: np.ndarray) -> np.ndarray:
+    """slope_k = (V_k - V_{k-1}) / T_s in V/ns, with V_{-1} := V_0 (module docstring); (..., K) -> (..., K)."""
+    v = _as_waveform(volts)
+    return np.diff(v, axis=-1, prepend=v[..., :1]) / spec.dt_ns
+
+
+def pair_covariance(spec: DacSpec, volts_i: np.ndarray, volts_q: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per-sample covariance (C_II, C_IQ, C_QQ) of the errors of an I/Q pair on one clock, in V^2.
+
+    volts (..., K) each (broadcast together) -> three arrays of the broadcast shape (module docstring).
+    """
+    s_i, s_q = np.broadcast_arrays(slopes(spec, volts_i), slopes(spec, volts_q))
+    j2 = (spec.jitter_rms_ps * 1e-3) ** 2
+    n2 = noise_sigma_v(spec) ** 2
+    return n2 + j2 * s_i**2, j2 * s_i * s_q, n2 + j2 * s_q**2
+
+
+def perturb_pair(
+    spec: DacSpec, volts_i: np.ndarray, volts_q: np.ndarray, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """(I, Q) volts (..., K) + independent white noise per channel + ONE jitter draw per sample shared by
+    both channels (shared clock, module docstring); same shapes (broadcast together).
+
+    Draw order (fixed, for bit-identical replays): noise I, noise Q (if n_v > 0), then jitter (if > 0).
+    """
+    if not isinstance(rng, np.random.Generator):
+        raise CryoctlError(f"expected a numpy.random.Generator, got {type(rng).__name__}", field="rng")
+    v_i, v_q = np.broadcast_arrays(_as_waveform(volts_i, "volts_i"), _as_waveform(volts_q, "volts_q"))
+    out_i, out_q = v_i.copy(), v_q.copy()
+    sigma = noise_sigma_v(spec)
+    if sigma > 0.0:
+        out_i += sigma * rng.standard_normal(v_i.shape)
+        out_q += sigma * rng.standard_normal(v_q.shape)
+    if spec.jitter_rms_ps > 0.0:
+        d_ns = (spec.jitter_rms_ps * 1e-3) * rng.standard_normal(v_i.shape)
+        out_i -= slopes(spec, v_i) * d_ns
+        out_q -= slopes(spec, v_q) * d_ns
+    return out_i, out_q
 
 
 def reconstruction_sos(spec: DacSpec) -> np.ndarray | None:

@@ -27,6 +27,21 @@ the rotation in the plane orthogonal to the axis, e.g. for x
     theta = atan2(R_zy - R_yz, R_yy + R_zz)     (RX(theta): y -> y cos theta + z sin theta),
 
 defined modulo 2 pi; the angle error is wrap(theta - theta_nominal) in [-pi, pi).
+
+Metrics of a table use its one :class:`~cryoctl.gates.calibration.Calibration` (never a second
+angle <-> code rule):
+
+- per code c (:func:`code_metrics`): the fidelity against the rotation the controller believes c
+  makes, R(angles[c]) with angles[c] its measured angle (what remains is leakage, off-axis and
+  incoherent error, not the amplitude quantization), the leakage, and ``linear_map_error`` =
+  wrap(angles[c] - c * step), the error a controller with the linear map theta = c * pi / pi_code
+  would commit at c (INL, pi unreachable);
+- per requested angle theta (:func:`request_metrics`): the code the controller plays,
+  c = code_for(theta), the realized angle of the table's operation for c, and the angle error
+  wrap(theta_realized - theta) -- the error a circuit requesting theta applies, by construction;
+- :func:`table_metrics` summarises the requests on the uniform grid theta_k = -pi + 2 pi k / n,
+  k = 0..n-1 (:func:`request_grid`), whose rms error estimates the rms over uniformly distributed
+  requests (about the largest adjacent-angle gap / sqrt(12) for a fine, uniform code grid).
 """
 
 from __future__ import annotations
@@ -34,7 +49,7 @@ from __future__ import annotations
 import numpy as np
 
 from cryoctl.errors import CryoctlError
-from cryoctl.pulse import check_axis, wrap_angle
+from cryoctl.conventions import check_axis, kron_conj, wrap_angle
 
 _PAULI = np.array(
     [[[1, 0], [0, 1]], [[0, 1], [1, 0]], [[0, -1j], [1j, 0]], [[1, 0], [0, -1]]], dtype=complex
@@ -50,8 +65,7 @@ def qubit_superop(ops: np.ndarray, kind: str) -> np.ndarray:
     """Restrict unitaries (..., d, d) or channels (..., d^2, d^2) to the qubit block -> (..., 4, 4)."""
     ops = np.asarray(ops)
     if kind == "unitary":
-        m = ops[..., :2, :2]
-        return np.einsum("...ik,...jl->...ijkl", m, np.conj(m)).reshape(*m.shape[:-2], 4, 4)
+        return kron_conj(ops[..., :2, :2])
     if kind == "channel":
         d = int(round(np.sqrt(ops.shape[-1])))
         idx = qubit_block_indices(d)
@@ -75,8 +89,7 @@ def _kept(s_qb: np.ndarray) -> np.ndarray:
 def average_gate_fidelity(ops: np.ndarray, kind: str, axis: str, theta: np.ndarray) -> np.ndarray:
     """F_avg on the qubit block against R_axis(theta) (see module docstring); shape (...)."""
     s_qb = qubit_superop(ops, kind)
-    r = rotation(axis, theta)
-    s_r = np.einsum("...ik,...jl->...ijkl", r, np.conj(r)).reshape(*r.shape[:-2], 4, 4)
+    s_r = kron_conj(rotation(axis, theta))
     overlap = np.sum(np.conj(s_r) * s_qb, axis=(-1, -2)).real
     return (_kept(s_qb) + overlap) / 6.0
 
@@ -88,7 +101,10 @@ def leakage(ops: np.ndarray, kind: str) -> np.ndarray:
 
 def pauli_transfer(ops: np.ndarray, kind: str) -> np.ndarray:
     """R_ab = (1/2) Re Tr(sigma_a E(sigma_b)) on the qubit block, a, b in (I, X, Y, Z); (..., 4, 4)."""
-    s_qb = qubit_superop(ops, kind)
+    return _ptm(qubit_superop(ops, kind))
+
+
+def _ptm(s_qb: np.ndarray) -> np.ndarray:
     vec = _PAULI.reshape(4, 4).T  # column b = vec(sigma_b), row-major
     # Tr(sigma_a X) = vec(sigma_a^T) . vec(X) = vec(sigma_a)^* . vec(X) for Hermitian sigma_a
     return 0.5 * np.einsum("ia,...ij,jb->...ab", np.conj(vec), s_qb, vec).real
@@ -96,7 +112,11 @@ def pauli_transfer(ops: np.ndarray, kind: str) -> np.ndarray:
 
 def realized_angle(ops: np.ndarray, kind: str, axis: str) -> np.ndarray:
     """Rotation angle about ``axis`` from the Pauli transfer matrix, in (-pi, pi]; shape (...)."""
-    r = pauli_transfer(ops, kind)
+    return _angle_from_superop(qubit_superop(ops, kind), axis)
+
+
+def _angle_from_superop(s_qb: np.ndarray, axis: str) -> np.ndarray:
+    r = _ptm(s_qb)
     a = 1 + check_axis(axis)  # x -> 1, y -> 2
     p, q = {1: (2, 3), 2: (3, 1)}[a]  # the rotated plane (y, z) for x, (z, x) for y
     return np.arctan2(r[..., q, p] - r[..., p, q], r[..., p, p] + r[..., q, q])
@@ -107,35 +127,79 @@ def angle_error(ops: np.ndarray, kind: str, axis: str, theta: np.ndarray) -> np.
     return wrap_angle(realized_angle(ops, kind, axis) - np.asarray(theta, dtype=float))
 
 
+#: most requests table_metrics evaluates per channel (4 per code up to 14 bits)
+MAX_REQUESTS = 2**16
+
+
+def request_grid(bits: int) -> np.ndarray:
+    """Uniform requests theta_k = -pi + 2 pi k / n over [-pi, pi), n = min(4 * 2^bits, MAX_REQUESTS)."""
+    n = min(4 * 2**bits, MAX_REQUESTS)
+    return -np.pi + 2 * np.pi * np.arange(n) / n
+
+
 def code_metrics(table, axis: str, qubit: int) -> dict[str, np.ndarray]:
-    """Per-code arrays (fidelity, leakage, angle_error, nominal_angle) for one axis and qubit."""
-    theta = table.nominal_angle_of(axis, qubit)
-    ops = table.ops[axis][qubit]
+    """Per-code arrays for one channel (module docstring): ``code``, ``measured_angle``, ``fidelity``
+    (against R(measured angle)), ``leakage``, ``linear_map_error`` (measured - code * step, wrapped)."""
+    cal = table.calibration
+    codes = table.codes
+    measured = cal.angle(axis, qubit, codes)  # validates axis and qubit
+    ops = table.ops[axis][qubit]  # every code, in code order: no copy
     return {
-        "nominal_angle": theta,
-        "fidelity": average_gate_fidelity(ops, table.kind, axis, theta),
+        "code": codes,
+        "measured_angle": measured,
+        "fidelity": average_gate_fidelity(ops, table.kind, axis, measured),
         "leakage": leakage(ops, table.kind),
-        "angle_error": angle_error(ops, table.kind, axis, theta),
+        "linear_map_error": wrap_angle(measured - codes * cal.step(axis, qubit)),
+    }
+
+
+def request_metrics(table, axis: str, qubit: int, theta) -> dict[str, np.ndarray]:
+    """What the controller does for requested angles ``theta`` (any shape) on one channel.
+
+    ``code`` = calibration.code_for(theta), ``realized_angle`` of the table's operation for that code,
+    ``angle_error`` = wrap(realized - theta), ``fidelity`` of that operation against R(theta) and its
+    ``leakage``; every array has the shape of ``theta``. Each distinct code is evaluated once.
+    """
+    theta = np.asarray(theta, dtype=float)
+    code = table.calibration.code_for(axis, qubit, theta)
+    uniq, inv = np.unique(code, return_inverse=True)
+    inv = inv.reshape(theta.shape)
+    s_u = qubit_superop(table.lookup(axis, qubit, uniq), table.kind)
+    realized, kept = _angle_from_superop(s_u, axis)[inv], _kept(s_u)[inv]
+    overlap = np.sum(np.conj(kron_conj(rotation(axis, theta))) * s_u[inv], axis=(-1, -2)).real
+    return {
+        "theta": theta,
+        "code": code,
+        "realized_angle": realized,
+        "angle_error": wrap_angle(realized - theta),
+        "fidelity": (kept + overlap) / 6.0,
+        "leakage": 1.0 - 0.5 * kept,
     }
 
 
 def table_metrics(table) -> dict[str, float]:
-    """Summary over all codes, axes and qubits: mean/min fidelity, max/mean leakage, rms/max angle error.
+    """Summary over all channels (module docstring).
 
-    Also the fidelity of the calibrated pi pulse (mean over qubits and axes), the quantity a lab
-    quotes for "the X gate".
+    Per code (every code, axis, qubit): ``fidelity_mean``/``fidelity_min``/``infidelity_mean`` against
+    the measured angle, ``leakage_max``/``leakage_mean``. Per request (the uniform grid
+    :func:`request_grid` on every channel): ``angle_error_rms``/``angle_error_max`` and
+    ``request_fidelity_mean`` (against the requested rotation). ``fidelity_pi``: the gate a circuit gets
+    for a requested pi ("the X gate"), mean over channels. ``pi_code_error_rms``: rms of the
+    calibrated pi pulses' realized angle - pi.
     """
-    fid, leak, err, fid_pi = [], [], [], []
+    fid, leak, err, fid_req, fid_pi = [], [], [], [], []
+    grid = request_grid(table.bits)
     for axis in table.ops:
         for q in range(table.n_qubits):
             m = code_metrics(table, axis, q)
             fid.append(m["fidelity"])
             leak.append(m["leakage"])
-            err.append(m["angle_error"])
-            if table.pi_codes is not None:
-                fid_pi.append(m["fidelity"][int(table.pi_codes[q, check_axis(axis)]) - table.code_min])
+            r = request_metrics(table, axis, q, grid)
+            err.append(r["angle_error"])
+            fid_req.append(r["fidelity"])
+            fid_pi.append(float(request_metrics(table, axis, q, np.pi)["fidelity"]))
     fid, leak, err = np.concatenate(fid), np.concatenate(leak), np.concatenate(err)
-    out = {
+    return {
         "bits": int(table.bits),
         "kind": table.kind,
         "fidelity_mean": float(fid.mean()),
@@ -145,8 +209,7 @@ def table_metrics(table) -> dict[str, float]:
         "leakage_mean": float(leak.mean()),
         "angle_error_rms": float(np.sqrt(np.mean(err**2))),
         "angle_error_max": float(np.abs(err).max()),
-        "angle_per_code": float(table.angle_per_code),
+        "request_fidelity_mean": float(np.mean(np.concatenate(fid_req))),
+        "fidelity_pi": float(np.mean(fid_pi)),
+        "pi_code_error_rms": float(np.sqrt(np.mean(table.calibration.pi_error**2))),
     }
-    if fid_pi:
-        out["fidelity_pi"] = float(np.mean(fid_pi))
-    return out

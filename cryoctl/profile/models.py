@@ -392,7 +392,7 @@ class FluxSpec(_Spec):
     line: FluxLineSpec = FluxLineSpec()
     predistortion: FluxPredistortion | None = None
     cz_shape: Literal["unipolar", "net_zero"] = "unipolar"
-    rise_ns: float = Field(3.0, ge=0.0)
+    rise_ns: float = Field(5.0, ge=0.0)
     buffer_ns: float = Field(2.0, ge=0.0)
 
     @model_validator(mode="after")

@@ -1,4 +1,4 @@
-"""Pulse layer: envelopes, I/Q channels through the DAC, virtual Z, angle <-> code mapping."""
+"""Pulse layer: envelopes, I/Q channels through the DAC, virtual Z."""
 
 from cryoctl.pulse.drive import AXES, Drive, Waveform, check_axis, drive_gain
 from cryoctl.pulse.envelope import (
@@ -8,10 +8,10 @@ from cryoctl.pulse.envelope import (
     n_samples,
     sample_times,
 )
-from cryoctl.pulse.frame import angle_per_code, angle_to_code, quantize_phase, virtual_z, wrap_angle
+from cryoctl.pulse.frame import quantize_phase, virtual_z, wrap_angle
 
 __all__ = [
-    "AXES", "Drive", "Waveform", "angle_per_code", "angle_to_code", "check_axis", "drag_quadrature",
+    "AXES", "Drive", "Waveform", "check_axis", "drag_quadrature",
     "drive_gain", "lifted_gaussian", "lifted_gaussian_derivative", "n_samples", "quantize_phase",
     "sample_times", "virtual_z", "wrap_angle",
 ]

@@ -17,9 +17,15 @@ Amplitude modes (``pulse.amplitude_mode``), for an amplitude code c and an envel
 - ``sampled``: every sample is itself a DAC code, v_k = V(round(c e_k)), so the shape is quantized
   and every sample sees the INL. Codes beyond the DAC range saturate at code_min/code_max.
 
-Dynamic errors (noise, jitter; :meth:`cryoctl.dac.Dac.perturb`) act on the sample sequence v_k, then
-the zero-order hold (and reconstruction filter) maps it to the simulation grid dt_sim = dt /
-oversampling (:meth:`cryoctl.dac.Dac.hold`).
+Dynamic errors (white noise per DAC, clock jitter common to the I/Q pair because both DACs run on one
+clock; :func:`cryoctl.dac.dynamic.perturb_pair`) act on the sample sequences v_k, then the zero-order
+hold (and reconstruction filter) maps them to the simulation grid dt_sim = dt / oversampling
+(:meth:`cryoctl.dac.Dac.hold`).
+
+Signals. An engine takes a :class:`~cryoctl.physics.model.SystemModel` and a dict channel -> samples;
+:meth:`Drive.signals` is the one map from volts to that dict, {"xy_i": G hold(v_I), "xy_q": G hold(v_Q)}
+(Rabi rates in rad/ns on the simulation grid), or, with ``hold=False``, one value per DAC sample
+(the step of length T_s that a sample is when no reconstruction filter mixes neighbouring samples).
 
 With a reconstruction filter the pulse window is extended by idle samples so that the filter's
 tail is part of the gate (:func:`filter_tail_samples`).
@@ -39,12 +45,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from cryoctl.conventions import DRIVE_AXES, check_axis
+from cryoctl.dac.dynamic import perturb_pair
 from cryoctl.dac.model import Dac
 from cryoctl.errors import CryoctlError
 from cryoctl.profile.models import HardwareProfile
 from cryoctl.pulse.envelope import drag_quadrature, lifted_gaussian, lifted_gaussian_derivative
 
-AXES = ("x", "y")
+AXES = DRIVE_AXES  # re-exported name of conventions.DRIVE_AXES
 
 
 def drive_gain(profile: HardwareProfile) -> float:
@@ -68,12 +76,6 @@ def filter_tail_samples(profile: HardwareProfile) -> int:
     if f is None:
         return 0
     return int(np.ceil(f.order / (f.cutoff_ghz * profile.dac.dt_ns)))
-
-
-def check_axis(axis: str) -> int:
-    if axis not in AXES:
-        raise CryoctlError(f"unknown axis {axis!r}; expected one of {list(AXES)}", field="axis")
-    return AXES.index(axis)
 
 
 @dataclass(frozen=True)
@@ -122,7 +124,7 @@ class Drive:
 
     def envelopes(self, axis: str, beta: float) -> tuple[np.ndarray, np.ndarray]:
         """(I, Q) envelopes (K,) for a rotation about ``axis`` with DRAG coefficient ``beta``."""
-        q = drag_quadrature(self.derivative, beta, self.profile.qubits.anharmonicity_ghz)
+        q = drag_quadrature(self.derivative, beta, self.profile.transmon(self.qubit).anharmonicity_ghz)
         return (self.envelope, q) if check_axis(axis) == 0 else (-q, self.envelope)
 
     def channel_codes(self, codes: np.ndarray, axis: str, beta: float) -> tuple[np.ndarray, np.ndarray]:
@@ -143,19 +145,41 @@ class Drive:
         env_i, env_q = self.envelopes(axis, beta)
         return self.dac_i.static(codes)[..., None] * env_i, self.dac_q.static(codes)[..., None] * env_q
 
+    def volts(
+        self, codes: np.ndarray, axis: str, beta: float, rng: np.random.Generator | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """DAC output per sample (..., K) on I and Q: the static transfer, plus with ``rng`` one draw of
+        the dynamic errors of the pair (independent white noise, common clock jitter)."""
+        v_i, v_q = self.static_volts(codes, axis, beta)
+        if rng is not None:
+            v_i, v_q = perturb_pair(self.profile.dac, v_i, v_q, rng)
+        return v_i, v_q
+
+    def signals(self, volts_i: np.ndarray, volts_q: np.ndarray, *, hold: bool = True) -> dict[str, np.ndarray]:
+        """Engine signals {"xy_i": Omega_I, "xy_q": Omega_Q} (rad/ns) of DAC output volts (..., K).
+
+        ``hold=True``: zero-order hold (and filter) onto the simulation grid, (..., K * oversampling),
+        to be propagated with ``dt_sim_ns``. ``hold=False``: Omega = G v per DAC sample, (..., K), to be
+        propagated with ``dac.dt_ns`` (exact without a reconstruction filter, whose absence makes the
+        ``oversampling`` sub-samples of a sample identical).
+        """
+        if hold:
+            return {"xy_i": self.gain * self.dac_i.hold(volts_i), "xy_q": self.gain * self.dac_q.hold(volts_q)}
+        if self.profile.dac.reconstruction_filter is not None:
+            raise CryoctlError("per-sample signals need independent samples; a reconstruction filter mixes "
+                               "them (use hold=True)", field="dac.reconstruction_filter")
+        return {"xy_i": self.gain * np.asarray(volts_i, dtype=float),
+                "xy_q": self.gain * np.asarray(volts_q, dtype=float)}
+
     def omegas(
         self, codes: np.ndarray, axis: str, beta: float, rng: np.random.Generator | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
         """Rabi rates (rad/ns) on the simulation grid, (..., K * oversampling) per channel.
 
-        With ``rng`` the dynamic DAC errors are drawn (I channel first, then Q); without, the output
-        is the static transfer.
+        With ``rng`` one draw of the dynamic DAC errors (:meth:`volts`); without, the static transfer.
         """
-        v_i, v_q = self.static_volts(codes, axis, beta)
-        if rng is not None:
-            v_i = self.dac_i.perturb(v_i, rng)
-            v_q = self.dac_q.perturb(v_q, rng)
-        return self.gain * self.dac_i.hold(v_i), self.gain * self.dac_q.hold(v_q)
+        sig = self.signals(*self.volts(codes, axis, beta, rng))
+        return sig["xy_i"], sig["xy_q"]
 
     def waveform(
         self, codes: np.ndarray, axis: str, beta: float = 0.0, rng: np.random.Generator | None = None

@@ -1,4 +1,4 @@
-"""Rotating-frame bookkeeping: angle wrapping, virtual Z with finite phase resolution, angle <-> code.
+"""Rotating-frame bookkeeping: virtual Z with finite phase resolution (the phase-word rule for RZ).
 
 Virtual Z. RZ(phi) is not played: the controller shifts the phase of the drive frame of every later
 pulse on that qubit (by -phi: advancing the drive phase by phi equals RZ(-phi) on the state, McKay et
@@ -10,21 +10,15 @@ al. 2017). The phase register has ``phase_bits`` bits, so phi is rounded to the 
 which is exp(-i phi Z / 2) on the qubit block; level k picks up k times the frame phase, as a drive
 phase shift does for the k-photon transition.
 
-Angle <-> code. After calibration the controller believes code c produces the angle
-c * angle_per_code with angle_per_code = pi / pi_code (pi_code: the calibrated pi-amplitude code), so
-a requested angle theta maps to code = round(wrap(theta) / angle_per_code).
+Drive angles are not mapped to amplitude codes here: that is the calibration's measured angle per code
+(:class:`cryoctl.gates.calibration.Calibration`, the one angle <-> code rule).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from cryoctl.errors import CryoctlError
-
-
-def wrap_angle(theta: np.ndarray) -> np.ndarray:
-    """Map angles into [-pi, pi): R(theta + 2 pi) = -R(theta), a global phase on the qubit block."""
-    return (np.asarray(theta, dtype=float) + np.pi) % (2 * np.pi) - np.pi
+from cryoctl.conventions import wrap_angle  # noqa: F401  (re-exported)
 
 
 def quantize_phase(phi: np.ndarray, phase_bits: int) -> np.ndarray:
@@ -47,15 +41,3 @@ def virtual_z(phi: np.ndarray, levels: int, phase_bits: int | None = None) -> np
     diag = np.exp(1j * phi[..., None] * (np.arange(levels) - 0.5))
     return diag[..., :, None] * np.eye(levels)
 
-
-def angle_per_code(pi_code: float) -> float:
-    """Rotation angle per amplitude code, pi / pi_code."""
-    if not pi_code or not np.isfinite(pi_code):
-        raise CryoctlError(f"expected a non-zero pi-amplitude code, got {pi_code!r}", field="pi_code")
-    return float(np.pi / pi_code)
-
-
-def angle_to_code(theta: np.ndarray, angle_step: float, code_min: int, code_max: int) -> np.ndarray:
-    """Nearest code for a requested angle: round(wrap(theta) / angle_step), clipped to the code range."""
-    c = np.round(wrap_angle(theta) / angle_step).astype(np.int64)
-    return np.clip(c, code_min, code_max)

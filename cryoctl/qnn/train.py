@@ -5,10 +5,13 @@ so that the deadlock meter and the accuracy gain are visible), shuffle mini-batc
 Generator, and compute an update direction in angle units with SGD (delta = -lr g) or Adam
 (delta = -lr m_hat / (sqrt(v_hat) + eps), moments m, v are float optimizer state).
 
-- ``float``: theta <- theta + delta (infinite DAC precision).
-- ``round``: the parameters ARE integer codes c (no hidden float copy); the move in codes is
-  u = delta / step and c <- c + round(u), step = the parameter's grid: pi / pi_code for drive (RX/RY)
-  parameters, 2 pi / 2^phase_bits for virtual-Z parameters on hardware, 2 pi / 2^b on the ideal quantizer. |u| < 1/2 moves nothing: with Adam,
+- ``float``: theta <- theta + delta (infinite precision in the optimizer; on a quantized provider the
+  host encodes theta into codes once per step, so the circuit still plays codes).
+- ``round``: the parameters ARE integer codes c, as the executor's provider plays them (no hidden
+  float copy, no angle round trip); the move in codes is u = delta / step and c <- c + round(u),
+  step = the nominal angle of one code of the parameter's channel: pi / pi_code of that qubit's I or Q
+  DAC (``calibration.step``) for drive (RX/RY) parameters, 2 pi / 2^phase_bits for virtual-Z
+  parameters on hardware, 2 pi / 2^b on the ideal quantizer. |u| < 1/2 moves nothing: with Adam,
   |delta| ~ lr, so lr < step / 2 (e.g. lr 0.05 at 4 bits, step 0.39) deadlocks every parameter.
 - ``stochastic``: c <- c + floor(u) + xi, xi ~ Bernoulli(p(frac(u), T)) with the logistic family
 
@@ -18,8 +21,9 @@ Generator, and compute an update direction in angle units with SGD (delta = -lr 
   p -> [f > 1/2], i.e. ``round``; T -> infinity gives p -> 1/2 (maximal exploration). Schedules:
   ``constant`` T, or ``exponential`` T_e = max(T_min, T_0 * decay^e) (epoch e from 0).
 
-Codes are kept in range with the provider's ``wrap_codes`` (modular for the ideal quantizer:
-RP(theta + 2 pi) is RP(theta) up to a global phase).
+The initial angles are encoded into codes once (``executor.encode_params``: per channel, nearest
+measured angle on hardware). Moved codes are kept playable with ``executor.wrap_codes`` (modular for
+the ideal quantizer and phase words: RP(theta + 2 pi) is RP(theta) up to a global phase).
 
 Every epoch logs the full-train loss, train and test accuracy and the deadlock meter: the fraction
 of parameter updates (steps x parameters) that changed the parameter (a code, for quantized trainers).
@@ -32,8 +36,6 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from cryoctl.circuit.execute import expect
-from cryoctl.circuit.readout import Readout
 from cryoctl.errors import CryoctlError
 from cryoctl.qnn.gradients import loss_and_grad
 
@@ -100,14 +102,14 @@ def code_moves(u: np.ndarray, trainer: str, temperature: float, rng: np.random.G
 
 @dataclass
 class TrainResult:
-    angles: np.ndarray  # final parameter angles (codes * step for quantized trainers)
+    params: np.ndarray  # what the provider plays: int codes (quantized trainers) or float angles
+    angles: np.ndarray  # calibrated angles of ``params`` (rad; measured angle per channel on hardware)
     codes: np.ndarray | None
     history: list[dict]
     config: TrainConfig
     provider_label: str
     bits: int | None
-    angle_per_code: float | None
-    param_steps: np.ndarray | None = None  # step of each parameter's code (quantized trainers)
+    param_steps: np.ndarray | None = None  # nominal angle of one code of each parameter's channel
     extra: dict = field(default_factory=dict)
 
     @property
@@ -133,43 +135,39 @@ class _Adam:
         return -c.lr * mh / (np.sqrt(vh) + c.adam_eps)
 
 
-def accuracy(model, provider, x, y, angles, *, readout: Readout | None = None, cz_error: float = 0.0,
-             rng: np.random.Generator | None = None) -> tuple[float, float]:
-    """(accuracy, mean cross-entropy) of one parameter set on (x, y)."""
-    z = expect(model.circuit, provider, x, angles, readout=readout, cz_error=cz_error, rng=rng)[0]
+def accuracy(model, executor, x, y, params, *, rng: np.random.Generator | None = None) -> tuple[float, float]:
+    """(accuracy, mean cross-entropy) of one parameter set (codes or angles, as the executor plays them)."""
+    z = executor.expect(model.circuit, x, params, rng)[0]
     loss, _ = model.loss_and_dz(z, y)
     return float(np.mean(model.predict(z) == y)), float(loss)
 
 
-def train(model, dataset, provider, config: TrainConfig = TrainConfig(), *, readout: Readout | None = None,
-          cz_error: float = 0.0, init_angles: np.ndarray | None = None, progress=None) -> TrainResult:
-    """Train ``model`` on ``dataset`` with gates from ``provider`` (see module docstring).
+def train(model, dataset, executor, config: TrainConfig = TrainConfig(), *, init_angles: np.ndarray | None = None,
+          progress=None) -> TrainResult:
+    """Train ``model`` on ``dataset`` with an :class:`~cryoctl.circuit.Executor` (module docstring).
 
-    ``readout``: assignment errors / shots (None: exact); ``cz_error``: depolarizing after each CZ
-    (density-matrix execution); ``progress(epoch)`` is called after every epoch if given.
+    The executor carries the gates, the entangler and the readout; ``progress(epoch)`` is called after
+    every epoch if given.
     """
     cfg = config
     rng = np.random.default_rng(cfg.seed)
+    circuit = model.circuit
     m = model.n_params
     theta0 = rng.uniform(-np.pi, np.pi, m) if init_angles is None else np.asarray(init_angles, float).copy()
     quantized = cfg.trainer != "float"
-    if quantized and not provider.quantized:
+    if quantized and not executor.quantized:
         raise CryoctlError(f"trainer {cfg.trainer!r} needs a quantized provider (bits / profile)", field="trainer")
-    if quantized:
-        axes = np.array(model.circuit.param_axes)
-        step = provider.param_steps(axes)  # per parameter: drive amplitude codes or phase words (RZ)
-        codes = provider.to_codes(theta0, axes)
-        angles_of = lambda: codes * step  # noqa: E731  (codes are the only state)
-    else:
-        theta = theta0
-        angles_of = lambda: theta  # noqa: E731
+    # quantized trainers hold codes; the float trainer holds angles theta, and on a quantized provider the
+    # host encodes them into codes once per step (a float master copy, quantized at play time)
+    theta = theta0
+    params = executor.encode_params(circuit, theta0)
+    step = executor.param_steps(circuit) if quantized else None
     adam = _Adam(m, cfg) if cfg.optimizer == "adam" else None
     xtr, ytr, xte, yte = dataset.x_train, dataset.y_train, dataset.x_test, dataset.y_test
-    kw = dict(readout=readout, cz_error=cz_error, rng=rng)
 
     def log(epoch, changed, steps, temp):
-        tr_acc, tr_loss = accuracy(model, provider, xtr, ytr, angles_of(), **kw)
-        te_acc, _ = accuracy(model, provider, xte, yte, angles_of(), **kw)
+        tr_acc, tr_loss = accuracy(model, executor, xtr, ytr, params, rng=rng)
+        te_acc, _ = accuracy(model, executor, xte, yte, params, rng=rng)
         return {"epoch": epoch, "loss": tr_loss, "train_acc": tr_acc, "test_acc": te_acc,
                 "changed_frac": changed / max(steps * m, 1), "temperature": temp}
 
@@ -181,14 +179,15 @@ def train(model, dataset, provider, config: TrainConfig = TrainConfig(), *, read
         changed, steps = 0, 0
         for start in range(0, n, cfg.batch_size):
             idx = order[start: start + cfg.batch_size]
-            _, g, _ = loss_and_grad(model, provider, xtr[idx], ytr[idx], angles_of(), method=cfg.gradient, **kw)
+            _, g, _ = loss_and_grad(model, executor, xtr[idx], ytr[idx], params, method=cfg.gradient, rng=rng)
             delta = adam.step(g) if adam else -cfg.lr * g
             if quantized:
                 mv = code_moves(delta / step, cfg.trainer, temp, rng)
-                codes = provider.wrap_codes(codes + mv, axes)
+                params = executor.wrap_codes(circuit, params + mv)
                 changed += int(np.count_nonzero(mv))
             else:
                 theta = theta + delta
+                params = executor.encode_params(circuit, theta)
                 # a float move "changes" a parameter only above round-off: Adam moves a parameter
                 # whose gradient is structurally zero (~1e-17) by lr |g| / eps ~ 1e-10 rad
                 changed += int(np.count_nonzero(np.abs(delta) > FLOAT_MOVE_TOL))
@@ -196,10 +195,11 @@ def train(model, dataset, provider, config: TrainConfig = TrainConfig(), *, read
         history.append(log(epoch, changed, steps, temp))
         if progress is not None:
             progress(epoch)
-    return TrainResult(angles=np.asarray(angles_of(), dtype=float), codes=codes.copy() if quantized else None,
-                       history=history, config=cfg, provider_label=provider.label,
-                       bits=getattr(provider, "bits", None), angle_per_code=provider.angle_per_code,
-                       param_steps=np.asarray(step, dtype=float).copy() if quantized else None,
+    angles = np.asarray(executor.param_angles(circuit, params) if quantized else theta, dtype=float)
+    return TrainResult(params=params.copy(), angles=angles,
+                       codes=params.copy() if quantized else None, history=history, config=cfg,
+                       provider_label=executor.label, bits=getattr(executor.provider, "bits", None),
+                       param_steps=None if step is None else np.asarray(step, dtype=float).copy(),
                        extra={"init_angles": theta0})
 
 

@@ -15,13 +15,13 @@ import base64
 import csv
 import html
 import json
-import math
 from pathlib import Path
 from typing import Any
 
 from cryoctl.errors import CryoctlError
 from cryoctl.report import plots
 from cryoctl.report.data import load_records, profile_table, quality_points
+from cryoctl.study.tasks import json_ready
 
 #: (id, title, what is needed when absent)
 FIGURES = [
@@ -66,17 +66,6 @@ def _table(rows: list[dict[str, Any]], cols: list[tuple[str, str]], table_id: st
                         for i, (k, _) in enumerate(cols))
         body.append(f"<tr{cls}>{cells}</tr>")
     return f'<table id="{table_id}"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
-
-
-def _finite(x: Any) -> Any:
-    """NaN/inf -> None so that report.json is strict JSON."""
-    if isinstance(x, float) and not math.isfinite(x):
-        return None
-    if isinstance(x, dict):
-        return {k: _finite(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [_finite(v) for v in x]
-    return x
 
 
 def _write_csv(path: Path, rows: list[dict[str, Any]]) -> None:
@@ -195,6 +184,6 @@ window.addEventListener("load", function () {{
         "pareto": qpoints,
         "error_points": errors,
     }
-    (out / "report.json").write_text(json.dumps(_finite(summary), indent=2, sort_keys=True, allow_nan=False),
+    (out / "report.json").write_text(json.dumps(json_ready(summary, strict=True), indent=2, sort_keys=True, allow_nan=False),
                                      encoding="utf-8")
     return summary

@@ -5,12 +5,16 @@ so task kinds registered at run time are visible), or a Dask cluster (``schedule
 ``dask.distributed.Client``). Workers only compute; the parent alone writes the store, one commit per
 point, so a study killed at any moment resumes with every finished point kept exactly once.
 
-Errored points (task raised, or grid combination the profile schema rejects) are stored with status
-'error' and retried on the next run; finished points are never recomputed.
+Errored points (task raised, returned no usable metrics, or grid combination the profile schema
+rejects) are stored with status 'error' and retried on the next run; finished points are never
+recomputed. A point is finished only with its metrics (:func:`cryoctl.study.tasks.result_problem`):
+'done' rows of a store written without them (an older version stored NaN metrics as null) are
+reopened as errors and recomputed.
 """
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 import sys
 from collections.abc import Iterator
@@ -26,7 +30,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from cryoctl.errors import CryoctlError
 from cryoctl.study.spec import Point, StudySpec, expand_points
 from cryoctl.study.store import ResultStore
-from cryoctl.study.tasks import execute_point
+from cryoctl.study.tasks import execute_point, get_task, result_problem
 
 _THREAD_LIMIT: Any = None
 
@@ -64,6 +68,21 @@ class RunSummary:
 
 def _payload(p: Point) -> dict[str, Any]:
     return {"key": p.key, "kind": p.kind, "task": p.run_task or p.task, "profile": p.profile.model_dump(mode="json"), "seed": p.seed}
+
+
+def _missing_metrics(rows: list[dict[str, Any]]) -> dict[str, str]:
+    """{key: why} for 'done' rows whose stored result lacks its metrics."""
+    out = {}
+    for r in rows:
+        if r["status"] != "done":
+            continue
+        try:
+            problem = result_problem(get_task(r["kind"]), r["result"])
+        except CryoctlError:  # a kind this version no longer has: not ours to judge
+            continue
+        if problem is not None:
+            out[r["key"]] = f"stored as done without its metrics ({problem}); recomputed by the next run"
+    return out
 
 
 def _row(p: Point, outcome: dict[str, Any]) -> dict[str, Any]:
@@ -162,12 +181,18 @@ def run_study(
     points = expand_points(spec, source)
     with ResultStore(store, busy_timeout_s=busy_timeout_s) as st:
         st.check_writable()
+        st.reopen(_missing_metrics(st.rows(status="done", keys=[p.key for p in points])))
         status = st.statuses(p.key for p in points)
         todo = [p for p in points if status.get(p.key) != "done"]
         summary = RunSummary(store=str(store), backend="inline", points=len(points), skipped=len(points) - len(todo))
         by_key = {p.key: p for p in todo}
 
         def record(p: Point, outcome: dict[str, Any]) -> None:
+            if outcome["status"] == "done":  # a worker of another version may not have checked the result
+                problem = result_problem(get_task(p.kind), json.loads(outcome["result"]) if outcome["result"] else None)
+                if problem is not None:
+                    outcome = {**outcome, "status": "error", "result": None,
+                               "error": f"{p.kind}: no usable result ({problem}); retried by the next run"}
             st.put(_row(p, outcome))
             if outcome["status"] == "done":
                 summary.done += 1
@@ -222,6 +247,8 @@ def study_status(spec: StudySpec, store: str | Path, source: str | None = None) 
     if path.exists():
         with ResultStore(path, create=False) as st:
             rows = {r["key"]: r for r in st.rows(keys=[p.key for p in points])}
+    for key, why in _missing_metrics(list(rows.values())).items():  # what the next run will recompute
+        rows[key] = {**rows[key], "status": "error", "error": why}
     done = sum(1 for p in points if rows.get(p.key, {}).get("status") == "done")
     errors = [
         {"key": p.key, "profile": p.profile_name, "kind": p.kind, "seed": p.seed, "overrides": p.overrides,

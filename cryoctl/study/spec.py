@@ -25,7 +25,6 @@ finished points, and two profiles that resolve to the same hardware (``cryo_cmos
 from __future__ import annotations
 
 import itertools
-import re
 import types
 import typing
 from dataclasses import dataclass
@@ -38,10 +37,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 import cryoctl
 from cryoctl.errors import CryoctlError
 from cryoctl.profile import HardwareProfile, content_hash, load_profile, profile_hash, resolve_profile_path
+from cryoctl.profile.ranges import int_range
 from cryoctl.profile.yamlio import load_yaml
 from cryoctl.study.tasks import get_task, validate_task
-
-_RANGE = re.compile(r"^\s*(-?\d+)\s*\.\.\s*(-?\d+)\s*(?:\.\.\s*(\d+)\s*)?$")
 
 
 class StudySpec(BaseModel):
@@ -120,7 +118,7 @@ def load_study_spec(path: str | Path) -> StudySpec:
     except (OSError, UnicodeDecodeError) as exc:
         raise CryoctlError(f"cannot read study spec ({exc.__class__.__name__}: {exc})", field=str(path)) from None
     try:
-        doc = load_yaml(text)
+        doc = load_yaml(text, str(path))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         loc = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -177,15 +175,7 @@ def _check_profile_path(dotted: str, field: str) -> None:
 def grid_values(key: str, raw: Any, field: str) -> list[Any]:
     """'a..b' -> [a, ..., b]; a list -> itself; a scalar -> [scalar]."""
     if isinstance(raw, str):
-        m = _RANGE.match(raw)
-        if not m:
-            if ".." in raw:
-                raise CryoctlError(f"malformed range {raw!r}: expected 'a..b' or 'a..b..step' with integers", field=field)
-            return [raw]
-        a, b, step = int(m[1]), int(m[2]), int(m[3] or 1)
-        if step < 1 or b < a:
-            raise CryoctlError(f"empty range {raw!r}: expected a <= b and step >= 1", field=field)
-        return list(range(a, b + 1, step))
+        return int_range(raw, field) if ".." in raw else [raw]
     if isinstance(raw, list):
         if not raw:
             raise CryoctlError("empty list of values", field=field)

@@ -3,7 +3,9 @@
 Schema (``results``): key TEXT PRIMARY KEY, study, kind, profile, seed, spec (JSON), result (JSON),
 status ('done' | 'error'), error text, started_at / finished_at (unix s), elapsed_s, attempts, worker.
 The primary key is the point's content hash, so a point can never be stored twice; a finished point
-is never overwritten (the upsert only replaces rows whose status is 'error').
+is never overwritten (the upsert only replaces rows whose status is 'error'). A 'done' row always has
+its result: :meth:`ResultStore.put` refuses one without, and :meth:`ResultStore.reopen` turns a 'done'
+row stored without its metrics (by an older version) into an 'error' row that the next run retries.
 
 Durability: WAL journal with ``synchronous=FULL`` and a commit per point, so a process killed with
 SIGKILL loses at most the points that were still running; SQLite rolls the WAL forward on the next open.
@@ -151,6 +153,8 @@ class ResultStore:
     def put(self, row: dict[str, Any]) -> None:
         """Insert one finished point and commit. An 'error' row may be replaced later; 'done' never is."""
         values = {c: row.get(c) for c in _COLUMNS if c != "attempts"}
+        if values["status"] == "done" and values["result"] is None:
+            raise ValueError(f"point {values['key']}: a 'done' row needs its result")
         for k in ("spec",):
             if not isinstance(values[k], str):
                 values[k] = json.dumps(values[k], sort_keys=True)
@@ -172,6 +176,23 @@ class ResultStore:
                 raise
 
         self._guard("writing a result", write)
+
+    def reopen(self, reasons: dict[str, str]) -> None:
+        """Mark 'done' rows as 'error' with the given message ({key: why}), in one transaction."""
+
+        def write():
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                self._conn.executemany(
+                    "UPDATE results SET status = 'error', error = ? WHERE key = ? AND status = 'done'",
+                    [(why, key) for key, why in reasons.items()])
+                self._conn.execute("COMMIT")
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+
+        if reasons:
+            self._guard("reopening results", write)
 
     # -- reading -----------------------------------------------------------------------------------
 

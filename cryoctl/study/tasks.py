@@ -3,7 +3,12 @@
 A task kind has a pydantic model for its parameters (unknown keys are errors; defaults are filled in
 before hashing, so ``{kind: cost}`` and ``{kind: cost, inl_yield: 0.997}`` are the same point), a
 function ``fn(profile, params, seed) -> dict`` returning JSON-able results, whether it uses the seed
-(if not, all seeds collapse into one point), and a version that enters the point key.
+(if not, all seeds collapse into one point), a version that enters the point key, and the names of its
+*metrics*: the numbers a finished point must carry.
+
+A point is "done" only with its metrics (:func:`result_problem`): a result that is not a non-empty
+mapping, lacks a declared metric, holds None or a non-finite number in one, or NaN in any top-level
+value is stored as an error and retried by the next run -- never as a finished point with null metrics.
 
 Built-in kinds: ``cost`` (:func:`cryoctl.cost.cost_report`), ``gates`` (realized-gate tables and their
 metrics, when the gates layer provides ``load_or_build``/``table_metrics``), and the diagnostic kinds
@@ -27,6 +32,7 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from cryoctl.conventions import ENGINE_NAMES
 from cryoctl.errors import CryoctlError
 from cryoctl.profile import HardwareProfile
 
@@ -50,6 +56,8 @@ class TaskKind:
     #: Optional ``prepare(task, base_dir, field) -> (key_task, run_task)``: resolve files named by the
     #: task relative to the spec (the key gets their content hash, the worker the absolute path).
     prepare: Callable[[dict[str, Any], str, str], tuple[dict[str, Any], dict[str, Any]]] | None = None
+    #: Result keys that must hold finite numbers for the point to count as done.
+    metrics: tuple[str, ...] = ()
 
     def version_string(self) -> str:
         return self.version() if callable(self.version) else self.version
@@ -66,9 +74,10 @@ def register_task(
     version: str | Callable[[], str] = "1",
     description: str = "",
     prepare: Callable[[dict[str, Any], str, str], tuple[dict[str, Any], dict[str, Any]]] | None = None,
+    metrics: tuple[str, ...] = (),
 ) -> TaskKind:
     """Add (or replace) a task kind."""
-    kind = TaskKind(name, params, fn, uses_seed, version, description, prepare)
+    kind = TaskKind(name, params, fn, uses_seed, version, description, prepare, tuple(metrics))
     _REGISTRY[name] = kind
     return kind
 
@@ -102,19 +111,53 @@ def validate_task(task: Any, field: str = "task") -> dict[str, Any]:
     return model.model_dump(mode="json")
 
 
-def _json_ready(obj: Any) -> Any:
-    """Numpy scalars/arrays -> Python; dict keys -> str; the result survives a JSON round trip unchanged."""
+def json_ready(obj: Any, strict: bool = False) -> Any:
+    """Data -> plain JSON values that survive a JSON round trip unchanged (the one JSON cleaner).
+
+    Numpy scalars/arrays and pydantic models -> Python; dict keys -> str; NaN -> None. ``strict``: also
+    +-inf -> None (strict JSON parsers refuse Infinity); otherwise +-inf is kept (``allow_nan`` writes it).
+    Anything else is returned as is.
+    """
     if isinstance(obj, dict):
-        return {str(k): _json_ready(v) for k, v in obj.items()}
+        return {str(k): json_ready(v, strict) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
-        return [_json_ready(v) for v in obj]
+        return [json_ready(v, strict) for v in obj]
     if isinstance(obj, np.ndarray):
-        return _json_ready(obj.tolist())
+        return json_ready(obj.tolist(), strict)
     if isinstance(obj, np.generic):
-        return obj.item()
+        return json_ready(obj.item(), strict)
+    if hasattr(obj, "model_dump"):
+        return json_ready(obj.model_dump(mode="json"), strict)
     if isinstance(obj, float) and not math.isfinite(obj):
-        return None if math.isnan(obj) else obj
+        return None if strict or math.isnan(obj) else obj
     return obj
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, (bool, np.bool_))
+
+
+def result_problem(kind: TaskKind, result: Any) -> str | None:
+    """Why ``result`` cannot be stored as a finished point of ``kind`` (None: it can).
+
+    Works on what the task returned and on a stored (JSON-decoded) result alike: a declared metric
+    must be present and a finite number; no top-level value may be NaN; the result must be a non-empty
+    mapping.
+    """
+    if not isinstance(result, dict):
+        return f"task returned {type(result).__name__}, expected a mapping of its metrics"
+    if not result:
+        return "task returned no metrics"
+    for name in kind.metrics:
+        if name not in result:
+            return f"metric {name!r} is missing"
+        v = result[name]
+        if not _is_number(v) or not math.isfinite(float(v)):
+            return f"metric {name!r} is {v!r}, expected a finite number"
+    for name, v in result.items():
+        if _is_number(v) and math.isnan(float(v)):
+            return f"{name!r} is NaN"
+    return None
 
 
 def execute_point(payload: dict[str, Any]) -> dict[str, Any]:
@@ -129,7 +172,11 @@ def execute_point(payload: dict[str, Any]) -> dict[str, Any]:
         kind = get_task(payload["kind"])
         profile = HardwareProfile.model_validate(payload["profile"])
         out = kind.fn(profile, payload["task"], payload["seed"])
-        result = json.dumps(_json_ready(out), sort_keys=True, allow_nan=True)
+        problem = result_problem(kind, out)
+        if problem is not None:
+            raise CryoctlError(f"no usable result ({problem}); stored as an error and retried by the next run",
+                               field=payload["kind"])
+        result = json.dumps(json_ready(out), sort_keys=True, allow_nan=True)
     except CryoctlError as exc:
         status, error = "error", str(exc)
     except Exception as exc:  # a task bug must not take the study down: store it with its traceback tail
@@ -161,12 +208,14 @@ def _cost(profile: HardwareProfile, params: dict[str, Any], seed: int | None) ->
     return cost_report(profile, inl_yield=params["inl_yield"])
 
 
-register_task("cost", _cost, CostParams, uses_seed=False, description="DAC power/area vs the stage budget")
+register_task("cost", _cost, CostParams, uses_seed=False, description="DAC power/area vs the stage budget",
+              metrics=("dynamic_power_w", "channel_power_w", "thermal_floor_w", "power_per_qubit_w", "system_power_w",
+                       "channel_area_mm2", "system_area_mm2"))
 
 
 class GatesParams(TaskParams):
     kind: Literal["gates"] = "gates"
-    engine: Literal["fast", "qutip", "dynamics"] = "fast"
+    engine: Literal[ENGINE_NAMES] = "fast"  # type: ignore[valid-type]  (Literal of the tuple's strings)
     #: Noise realisations averaged into each channel (profiles with noise/jitter/T1/T2 only).
     n_noise_draws: int = Field(32, ge=1, le=4096)
 
@@ -177,7 +226,7 @@ def _gates(profile: HardwareProfile, params: dict[str, Any], seed: int | None) -
 
     table = load_or_build(profile, params["engine"], seed or 0, n_noise_draws=params["n_noise_draws"])
     out = table_metrics(table)
-    out["pi_error_mean"] = float(np.mean(table.meta.get("pi_error", [np.nan])))
+    out["pi_error_mean"] = float(np.mean(table.calibration.pi_error))
     out["engine"] = params["engine"]
     return out
 
@@ -189,11 +238,13 @@ def _gates_version() -> str:
 
 
 register_task("gates", _gates, GatesParams, uses_seed=True, version=_gates_version,
-              description="realized-gate fidelity and leakage")
+              description="realized-gate fidelity and leakage",
+              metrics=("fidelity_mean", "fidelity_min", "infidelity_mean", "leakage_max", "leakage_mean",
+                       "angle_error_rms", "angle_error_max", "pi_error_mean"))
 
 
 def _qnn_version() -> str:
-    return f"1+{_gates_version()}"
+    return f"2+{_gates_version()}"  # 2: executor, codes held, per-channel calibration
 
 
 class _QnnCommon(TaskParams):
@@ -273,17 +324,18 @@ def _prepare_qnn(task: dict[str, Any], base_dir: str, field: str) -> tuple[dict[
     return {**task, "model_sha": content_hash(doc, length=32)}, {**run, "model": str(path)}
 
 
-def _qnn_provider(profile: HardwareProfile, params: dict[str, Any], seed: int | None):
-    """(provider, readout, cz_error) for the task's ``provider``: the profile's gate table or the b-bit quantizer."""
-    from cryoctl.circuit import IdealQuantizer, Readout, TableProvider
+def _qnn_executor(profile: HardwareProfile, params: dict[str, Any], seed: int | None):
+    """The circuit executor of the task's ``provider``, built once: the profile's gate table with its CZ
+    error and readout, or the b-bit quantizer with exact readout and an ideal CZ (the papers' model)."""
+    from cryoctl.circuit import Executor, IdealCZ, IdealQuantizer, Readout, TableProvider
 
-    if params["provider"] == "ideal":  # the abstract model: only the angle grid, exact readout, ideal CZ
-        return IdealQuantizer(profile.dac.bits), Readout(), 0.0
-    readout = Readout.from_profile(profile)
+    if params["provider"] == "ideal":
+        return Executor(IdealQuantizer(profile.dac.bits))
     from cryoctl.gates import load_or_build
 
     table = load_or_build(profile, params["engine"], seed or 0, n_noise_draws=params["n_noise_draws"])
-    return TableProvider(table), readout, profile.qubits.cz_error
+    return Executor(TableProvider(table), entangler=IdealCZ.from_profile(profile),
+                    readout=Readout.from_profile(profile))
 
 
 def _dataset(profile: HardwareProfile, params: dict[str, Any]):
@@ -298,36 +350,37 @@ _FLOAT_MODELS: dict[tuple, tuple[Any, np.ndarray, float]] = {}
 
 def _float_model(profile: HardwareProfile, params: dict[str, Any], seed: int, ds):
     """Float-trained model, memoised per worker process (every bits point of a seed reuses it)."""
-    from cryoctl.circuit import ExactProvider
+    from cryoctl.circuit import ExactProvider, Executor
     from cryoctl.qnn import QNNModel, TrainConfig, evaluate, train
 
     key = (params["dataset"], params["dataset_seed"], params.get("data_dir"), params["ansatz"], profile.qubits.count,
            params["epochs"], params["lr"], seed)
     if key not in _FLOAT_MODELS:
         model = QNNModel(params["ansatz"], profile.qubits.count, ds.n_classes)
-        res = train(model, ds, ExactProvider(2), TrainConfig(trainer="float", epochs=params["epochs"], lr=params["lr"],
-                                                             seed=seed))
+        res = train(model, ds, Executor(ExactProvider(2)),
+                    TrainConfig(trainer="float", epochs=params["epochs"], lr=params["lr"], seed=seed))
         _FLOAT_MODELS[key] = (model, res.angles, evaluate(model, res.angles, ds)["accuracy"])
     return _FLOAT_MODELS[key]
 
 
 def _qnn_infer(profile: HardwareProfile, params: dict[str, Any], seed: int | None) -> dict[str, Any]:
     """Test accuracy of a float-trained model run on the profile's gates (see QnnInferParams)."""
-    from cryoctl.qnn import evaluate, load_model
+    from cryoctl.qnn import evaluate, load_model, model_params
 
     seed = seed or 0
     ds = _dataset(profile, params)
+    doc: dict[str, Any] = {}
     if params["model"] == "train-float":
         model, angles, float_acc = _float_model(profile, params, seed, ds)
     else:
-        model, angles, _ = load_model(params["model"])
+        model, angles, doc = load_model(params["model"])
         float_acc = evaluate(model, angles, ds)["accuracy"]
         if model.n_qubits != profile.qubits.count:
             raise CryoctlError(f"model has {model.n_qubits} qubits, profile {profile.qubits.count}", field="qubits.count")
-    provider, readout, cz = _qnn_provider(profile, params, seed)
-    res = evaluate(model, angles, ds, provider, readout=readout, cz_error=cz, rng=np.random.default_rng(seed))
+    executor = _qnn_executor(profile, params, seed)
+    res = evaluate(model, model_params(model, angles, doc, executor), ds, executor, rng=np.random.default_rng(seed))
     return {"accuracy": res["accuracy"], "loss": res["loss"], "float_accuracy": float_acc,
-            "bits": profile.dac.bits, "provider": provider.label, "n_test": int(len(ds.y_test))}
+            "bits": profile.dac.bits, "provider": executor.label, "n_test": int(len(ds.y_test))}
 
 
 def _qnn_train(profile: HardwareProfile, params: dict[str, Any], seed: int | None) -> dict[str, Any]:
@@ -337,24 +390,21 @@ def _qnn_train(profile: HardwareProfile, params: dict[str, Any], seed: int | Non
     seed = seed or 0
     ds = _dataset(profile, params)
     model = QNNModel(params["ansatz"], profile.qubits.count, ds.n_classes)
-    provider, readout, cz = _qnn_provider(profile, params, seed)
-    trainer = params["trainer"]
-    if trainer != "float" and not provider.quantized:
-        raise CryoctlError("quantized trainers need a quantized provider", field="trainer")
-    cfg = TrainConfig(trainer=trainer, optimizer=params["optimizer"], lr=params["lr"], epochs=params["epochs"],
+    executor = _qnn_executor(profile, params, seed)
+    cfg = TrainConfig(trainer=params["trainer"], optimizer=params["optimizer"], lr=params["lr"], epochs=params["epochs"],
                       batch_size=params["batch_size"], seed=seed, temperature=params["temperature"],
                       schedule=params["schedule"])
-    res = train(model, ds, provider, cfg, readout=readout, cz_error=cz)
+    res = train(model, ds, executor, cfg)
     return {"accuracy": res.final["test_acc"], "train_accuracy": res.final["train_acc"], "loss": res.final["loss"],
             "start_accuracy": res.start["test_acc"], "changed_frac": res.final["changed_frac"],
             "bits": profile.dac.bits, "provider": res.provider_label, "history": res.history}
 
 
 register_task("qnn_infer", _qnn_infer, QnnInferParams, uses_seed=True, version=_qnn_version, prepare=_prepare_qnn,
-              description="accuracy of a float-trained QNN on the profile's gates")
+              description="accuracy of a float-trained QNN on the profile's gates", metrics=("accuracy", "loss"))
 register_task("qnn_train", _qnn_train, QnnTrainParams, uses_seed=True, version=_qnn_version,
               prepare=lambda t, b, f: (_normalise_qnn(t), _resolve_data_dir(_normalise_qnn(t), b)),
-              description="train a QNN on the profile's gates")
+              description="train a QNN on the profile's gates", metrics=("accuracy", "loss"))
 
 
 class EchoParams(TaskParams):

@@ -13,6 +13,8 @@ USAGE_ERRORS = [
     ["profile", "show", "cryo_cmos_6bit", "--bogus"],        # unknown option
     ["dac", "characterize", "cryo_cmos_6bit", "--channel", "abc"],  # wrong type
     ["train", "--epochs", "abc"],
+    ["cache", "prune", "--older-than", "abc"],
+    ["cache", "list", "--bogus"],
 ]
 
 

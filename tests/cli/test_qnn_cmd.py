@@ -13,12 +13,15 @@ def test_train_then_infer_json(tmp_path, capsys):
     doc = json.loads(capsys.readouterr().out)
     assert doc["provider"] == "ideal6" and len(doc["history"]) == 3
     saved = json.loads(out.read_text())
-    assert saved["bits"] == 6 and len(saved["codes"]) == 16 and saved["trainer"]["trainer"] == "stochastic"
-    rc = main(["infer", str(out), "--bits", "2..4", "--json"])
+    assert saved["grid"]["bits"] == 6 and len(saved["codes"]) == 16 and saved["trainer"]["trainer"] == "stochastic"
+    assert saved["grid"]["provider"] == "ideal6" and all(isinstance(c, int) for c in saved["codes"])
+    rc = main(["infer", str(out), "--bits", "2..6", "--json"])
     assert rc == 0
     res = json.loads(capsys.readouterr().out)["results"]
-    assert [r["bits"] for r in res] == [None, 2, 3, 4]
+    assert [r["bits"] for r in res] == [None, 2, 3, 4, 5, 6]
     assert all(0 <= r["accuracy"] <= 1 for r in res)
+    # on its own grid the model plays its codes: the accuracy it was trained to
+    assert res[-1]["accuracy"] == doc["final"]["test_acc"]
 
 
 def test_user_errors_exit_2(tmp_path, capsys):

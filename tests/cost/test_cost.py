@@ -9,7 +9,6 @@ from cryoctl.cost import (
     K_B,
     channel_power_w,
     cost_report,
-    cost_sweep,
     dynamic_power_w,
     inl_yield_c,
     inl_yield_for_sigma,
@@ -71,9 +70,10 @@ def test_inl_yield_sigma_and_c():
 
 
 def test_area_scales_as_4_to_the_n_at_fixed_inl_yield():
-    prof = _profile(bits=8)
     bits = np.arange(2, 17)
-    a = cost_sweep(prof, bits, inl_yield=0.997)["channel_area_mm2"]
+    reports = [cost_report(_profile(bits=int(b)), inl_yield=0.997) for b in bits]
+    assert {r["area_basis"] for r in reports} == {"inl_yield=0.997"}
+    a = np.array([r["channel_area_mm2"] for r in reports])
     # (2^N - 1) units, each of area ~ 2^N: ratio 2 (2^(N+1)-1)/(2^N-1) -> 4
     ratio = a[1:] / a[:-1]
     expected = 2.0 * (2.0 ** bits[1:] - 1) / (2.0 ** bits[:-1] - 1)

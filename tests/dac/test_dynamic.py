@@ -139,3 +139,42 @@ def test_render_is_hold_of_perturbed_static_and_reproducible():
     assert not np.array_equal(a, dac.render(codes, np.random.default_rng(8)))
     assert not np.array_equal(a, Dac(s, channel=0).render(codes, np.random.default_rng(7)))
     assert np.array_equal(dac.render(codes), dac.hold(dac.static(codes)))  # rng=None: no perturbation
+
+
+def test_pair_covariance_of_one_clock_matches_draws():
+    """I and Q on one clock: the empirical covariance of perturb_pair draws is pair_covariance, whose
+    off-diagonal slope_I slope_Q j^2 comes from the shared edge error; with white noise only the two
+    channels are uncorrelated, with jitter only they are perfectly (anti)correlated."""
+    from cryoctl.dac.dynamic import pair_covariance, perturb_pair
+
+    s = DacSpec(bits=8, noise_v_per_sqrt_hz=2e-6, jitter_rms_ps=800.0, sample_rate_gsps=1.0)
+    t = np.arange(6)
+    v_i, v_q = 0.3 * np.sin(t), 0.2 * np.cos(1.3 * t)  # slopes of both signs on both channels
+    n = 200_000
+    e_i, e_q = (e - v for e, v in zip(perturb_pair(s, np.broadcast_to(v_i, (n, 6)), np.broadcast_to(v_q, (n, 6)),
+                                                    np.random.default_rng(3)), (v_i, v_q)))
+    c_ii, c_iq, c_qq = pair_covariance(s, v_i, v_q)
+    for emp, want in ((np.mean(e_i * e_i, 0), c_ii), (np.mean(e_i * e_q, 0), c_iq), (np.mean(e_q * e_q, 0), c_qq)):
+        np.testing.assert_allclose(emp, want, rtol=0, atol=5 * np.sqrt(c_ii * c_qq / n).max() * 1.5)
+    assert np.abs(c_iq).max() > 20 * np.sqrt(c_ii * c_qq / n).max()  # the cross term is resolved
+    jit = DacSpec(bits=8, jitter_rms_ps=800.0, sample_rate_gsps=1.0)
+    a, b = (e - v for e, v in zip(perturb_pair(jit, v_i, v_q, np.random.default_rng(4)), (v_i, v_q)))
+    slope_i, slope_q = np.diff(v_i, prepend=v_i[0]), np.diff(v_q, prepend=v_q[0])
+    np.testing.assert_allclose(a[1:] / slope_i[1:], b[1:] / slope_q[1:], rtol=1e-12)  # one draw d_k per sample
+    assert a[0] == b[0] == 0.0  # no edge before the first sample
+
+
+def test_perturb_pair_draw_order_and_generator():
+    from cryoctl.dac.dynamic import noise_sigma_v, perturb_pair, slopes
+
+    s = DacSpec(bits=8, noise_v_per_sqrt_hz=1e-7, jitter_rms_ps=5.0)
+    v_i, v_q = np.linspace(0, 0.4, 7), np.linspace(0.1, -0.2, 7)
+    got_i, got_q = perturb_pair(s, v_i, v_q, np.random.default_rng(9))
+    rng = np.random.default_rng(9)
+    n_i, n_q, d = (rng.standard_normal(7) for _ in range(3))  # noise I, noise Q, then the shared jitter
+    sig = noise_sigma_v(s)
+    np.testing.assert_allclose(got_i, v_i + sig * n_i - slopes(s, v_i) * 5e-3 * d, rtol=0, atol=1e-15)
+    np.testing.assert_allclose(got_q, v_q + sig * n_q - slopes(s, v_q) * 5e-3 * d, rtol=0, atol=1e-15)
+    with pytest.raises(CryoctlError) as err:
+        perturb_pair(s, v_i, v_q, 7)
+    assert err.value.field == "rng"

@@ -26,7 +26,7 @@ def test_coarse_dac_has_a_real_systematic_pi_error():
     cal = calibrate(_profile(4, levels=2, count=2), use_cache=False)
     np.testing.assert_array_equal(cal.pi_codes, 7)
     np.testing.assert_allclose(cal.pi_error, np.pi * (7 / 7.2 - 1), rtol=0, atol=1e-12)
-    np.testing.assert_allclose(cal.angle_per_code, np.pi / 7)
+    np.testing.assert_allclose(cal.steps, np.pi / 7)
     # on the transmon (3 levels) the error is still there and of the same size
     cal3 = calibrate(_profile(4, levels=3), use_cache=False)
     assert cal3.pi_codes[0, 0] == 7

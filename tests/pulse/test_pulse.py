@@ -9,8 +9,6 @@ from cryoctl.gates.table import virtual_z as table_virtual_z
 from cryoctl.profile import validate_profile
 from cryoctl.pulse import (
     Drive,
-    angle_per_code,
-    angle_to_code,
     drag_quadrature,
     drive_gain,
     lifted_gaussian,
@@ -143,14 +141,6 @@ def test_virtual_z_and_phase_resolution():
     np.testing.assert_allclose(virtual_z(0.5, 2, phase_bits=3), virtual_z(np.pi / 4, 2))
 
 
-def test_angle_code_mapping():
-    step = angle_per_code(29)
-    assert step == pytest.approx(np.pi / 29)
-    np.testing.assert_array_equal(angle_to_code(np.array([np.pi / 2, -np.pi, 0.01]), step, -32, 31), [14, -29, 0])
-    with pytest.raises(CryoctlError):
-        angle_per_code(0)
-
-
 @pytest.mark.parametrize("filt", [{"kind": "bessel", "order": 4, "cutoff_ghz": 0.3},
                                   {"kind": "butterworth", "order": 6, "cutoff_ghz": 0.2}])
 def test_reconstruction_filter_tail_is_inside_the_window(filt):
@@ -164,3 +154,36 @@ def test_reconstruction_filter_tail_is_inside_the_window(filt):
     np.testing.assert_allclose(w1.sum(axis=-1), w0.sum(axis=-1), rtol=1e-6)
     assert np.abs(w1[:, -8:]).max() < 1e-5 * np.abs(w1).max()  # the tail has died out
     assert not np.allclose(w1[:, 8:8 + 320], w0)  # but the shape is filtered
+
+
+def test_signals_map_volts_to_engine_channels():
+    """Drive.signals is the one volts -> signals map: G hold(v) on the simulation grid, or G v per DAC
+    sample (refused with a reconstruction filter, which mixes samples)."""
+    p = _profile(dac={"oversampling": 3})
+    d = Drive(p, 1)
+    v_i, v_q = d.static_volts(np.array([40, -17]), "y", 0.4)
+    sig = d.signals(v_i, v_q)
+    assert set(sig) == {"xy_i", "xy_q"} and sig["xy_i"].shape == (2, 3 * d.n_samples)
+    np.testing.assert_array_equal(sig["xy_q"], d.gain * np.repeat(v_q, 3, axis=-1))
+    np.testing.assert_array_equal(d.signals(v_i, v_q, hold=False)["xy_i"], d.gain * v_i)
+    w_i, w_q = d.omegas(np.array([40, -17]), "y", 0.4)
+    np.testing.assert_array_equal(w_i, sig["xy_i"])
+    filt = Drive(_profile(dac={"oversampling": 4, "reconstruction_filter": {"cutoff_ghz": 0.4}}), 0)
+    with pytest.raises(CryoctlError) as err:
+        filt.signals(v_i[:, :1], v_q[:, :1], hold=False)
+    assert err.value.field == "dac.reconstruction_filter"
+
+
+def test_drive_jitter_is_common_to_i_and_q():
+    """One clock: with jitter only, every sample's I and Q errors are the same edge error d_k times
+    each channel's slope, so eps_I / slope_I == eps_Q / slope_Q."""
+    p = _profile(dac={"jitter_rms_ps": 50.0}, pulse={"shape": "drag", "drag_beta": 0.7})
+    d = Drive(p, 0)
+    codes = np.array([[90], [-60]])
+    v_i, v_q = d.static_volts(codes, "x", 0.7)
+    n_i, n_q = d.volts(codes, "x", 0.7, np.random.default_rng(1))
+    s_i, s_q = np.diff(v_i, prepend=v_i[..., :1]), np.diff(v_q, prepend=v_q[..., :1])
+    both = (s_i != 0) & (s_q != 0)
+    assert both.sum() > 20
+    np.testing.assert_allclose(((n_i - v_i) / np.where(both, s_i, 1))[both],
+                               ((n_q - v_q) / np.where(both, s_q, 1))[both], rtol=1e-9)

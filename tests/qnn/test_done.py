@@ -9,7 +9,7 @@ from functools import lru_cache
 import numpy as np
 import pytest
 
-from cryoctl.circuit import ExactProvider, IdealQuantizer, Readout
+from cryoctl.circuit import ExactProvider, Executor, IdealQuantizer, Readout
 from cryoctl.qnn import QNNModel, TrainConfig, accuracy_vs_bits, evaluate, load_dataset, train
 
 SEEDS = (0, 1, 2)
@@ -25,9 +25,9 @@ def data(name, seed):
 def run(name, ansatz, seed, trainer="float", bits=None, optimizer="adam", lr=0.05):
     ds = data(name, seed)
     model = QNNModel(ansatz, 4, ds.n_classes, 5.0)
-    prov = ExactProvider(2) if bits is None else IdealQuantizer(bits)
+    ex = Executor(ExactProvider(2) if bits is None else IdealQuantizer(bits))
     cfg = TrainConfig(trainer, optimizer, lr, seed=seed, **SETTINGS[name])
-    return model, train(model, ds, prov, cfg)
+    return model, train(model, ds, ex, cfg)
 
 
 def mean_test(results):
@@ -100,8 +100,9 @@ def test_finite_shot_accuracy_converges_to_exact():
         ds = data("iris", s)
         exact = evaluate(model, r.angles, ds)["accuracy"]
         for k in (4, 64, 1024, 16384):
-            accs = [evaluate(model, r.angles, ds, readout=Readout(shots=k), rng=np.random.default_rng([s, k, j]))
-                    ["accuracy"] for j in range(3)]
+            ex = Executor(ExactProvider(2), readout=Readout(shots=k))
+            accs = [evaluate(model, r.angles, ds, ex, rng=np.random.default_rng([s, k, j]))["accuracy"]
+                    for j in range(3)]
             errs.setdefault(k, []).append(np.mean(np.abs(np.array(accs) - exact)))
     e = {k: 100 * np.mean(v) for k, v in errs.items()}
     print("\n|acc(shots) - acc(exact)| in points:", {k: round(v, 2) for k, v in e.items()})
@@ -113,6 +114,6 @@ def test_same_seed_bit_identical():
     ds = data("iris", 0)
     model = QNNModel("compact16", 4, 3)
     cfg = TrainConfig("stochastic", epochs=2, seed=5)
-    a = train(model, ds, IdealQuantizer(6), cfg)
-    b = train(model, ds, IdealQuantizer(6), cfg)
+    a = train(model, ds, Executor(IdealQuantizer(6)), cfg)
+    b = train(model, ds, Executor(IdealQuantizer(6)), cfg)
     assert np.array_equal(a.codes, b.codes) and a.history == b.history

@@ -2,17 +2,20 @@
 rounding rule, serialization."""
 
 import gzip
+import json
 import struct
 
 import numpy as np
 import pytest
 
-from cryoctl.circuit import ExactProvider, IdealQuantizer, Readout
+from cryoctl.circuit import ExactProvider, Executor, IdealQuantizer, Readout
 from cryoctl.errors import CryoctlError
 from cryoctl.qnn import (
     QNNModel, TrainConfig, build_circuit, code_moves, finite_difference, load_dataset, load_model,
-    loss_and_grad, model_document, move_probability, read_idx, save_model, train,
+    loss_and_grad, model_document, model_params, move_probability, read_idx, save_model, train,
 )
+
+EXACT = Executor(ExactProvider(2))
 
 
 # ---------------------------------------------------------------- data
@@ -72,9 +75,9 @@ def test_adjoint_equals_parameter_shift_equals_finite_difference(ansatz):
     model = QNNModel(ansatz, 4, 3)
     th = np.random.default_rng(1).uniform(-np.pi, np.pi, model.n_params)
     x, y = ds.x_train[:20], ds.y_train[:20]
-    la, ga, _ = loss_and_grad(model, ExactProvider(2), x, y, th, method="adjoint")
-    ls, gs, _ = loss_and_grad(model, ExactProvider(2), x, y, th, method="shift")
-    gf = finite_difference(model, ExactProvider(2), x, y, th, eps=1e-5)
+    la, ga, _ = loss_and_grad(model, EXACT, x, y, th, method="adjoint")
+    ls, gs, _ = loss_and_grad(model, EXACT, x, y, th, method="shift")
+    gf = finite_difference(model, EXACT, x, y, th, eps=1e-5)
     assert la == pytest.approx(ls, abs=1e-14)
     assert np.max(np.abs(ga - gs)) < 1e-12
     assert np.max(np.abs(ga - gf)) < 1e-6
@@ -84,11 +87,15 @@ def test_adjoint_equals_parameter_shift_equals_finite_difference(ansatz):
 def test_code_grid_shift_equals_adjoint_on_ideal_quantizer():
     ds = load_dataset("iris", seed=0)
     model = QNNModel("compact16", 4, 3)
-    q = IdealQuantizer(6)
-    th = q.realized_angles(np.random.default_rng(2).uniform(-np.pi, np.pi, 16))
-    _, ga, _ = loss_and_grad(model, q, ds.x_train[:10], ds.y_train[:10], th, method="adjoint")
-    _, gs, _ = loss_and_grad(model, q, ds.x_train[:10], ds.y_train[:10], th, method="shift")
-    assert np.max(np.abs(ga - gs)) < 1e-12
+    q = Executor(IdealQuantizer(6))
+    codes = q.encode_params(model.circuit, np.random.default_rng(2).uniform(-np.pi, np.pi, 16))
+    _, ga, _ = loss_and_grad(model, q, ds.x_train[:10], ds.y_train[:10], codes, method="adjoint")
+    _, gs, _ = loss_and_grad(model, q, ds.x_train[:10], ds.y_train[:10], codes, method="shift")
+    assert np.max(np.abs(ga - gs)) < 1e-12 and np.max(np.abs(ga)) > 1e-2
+    # the same derivative as exact gates at the grid angles codes * 2 pi / 64 (data encoded on the grid too)
+    xg = np.round(ds.x_train[:10] / (2 * np.pi / 64)) * (2 * np.pi / 64)
+    _, ge, _ = loss_and_grad(model, EXACT, xg, ds.y_train[:10], codes * 2 * np.pi / 64, method="adjoint")
+    assert np.max(np.abs(ga - ge)) < 1e-12
 
 
 def test_shift_gradient_with_shots_is_unbiased():
@@ -96,24 +103,24 @@ def test_shift_gradient_with_shots_is_unbiased():
     model = QNNModel("compact16", 4, 3)
     th = np.random.default_rng(3).uniform(-np.pi, np.pi, 16)
     x, y = ds.x_train[:8], ds.y_train[:8]
-    _, g_exact, _ = loss_and_grad(model, ExactProvider(2), x, y, th)
+    _, g_exact, _ = loss_and_grad(model, EXACT, x, y, th)
     rng = np.random.default_rng(0)
-    gs = np.array([loss_and_grad(model, ExactProvider(2), x, y, th, readout=Readout(shots=4000), rng=rng)[1]
-                   for _ in range(20)])
+    shots = Executor(ExactProvider(2), readout=Readout(shots=4000))
+    assert not shots.can_adjoint
+    gs = np.array([loss_and_grad(model, shots, x, y, th, rng=rng)[1] for _ in range(20)])
     # shot noise of the loss cotangent is second order; the mean of 20 repeats is close to exact
     assert np.max(np.abs(gs.mean(axis=0) - g_exact)) < 0.02
     with pytest.raises(CryoctlError):
-        loss_and_grad(model, ExactProvider(2), x, y, th, method="adjoint", readout=Readout(shots=10), rng=rng)
+        loss_and_grad(model, shots, x, y, th, method="adjoint", rng=rng)
 
 
 def test_readout_readout_errors_scale_the_adjoint_gradient():
     ds = load_dataset("iris", seed=0)
     model = QNNModel("compact16", 4, 3)
     th = np.random.default_rng(4).uniform(-np.pi, np.pi, 16)
-    r = Readout(0.02, 0.05)
-    _, ga, _ = loss_and_grad(model, ExactProvider(2), ds.x_train[:10], ds.y_train[:10], th, readout=r)
-    _, gs, _ = loss_and_grad(model, ExactProvider(2), ds.x_train[:10], ds.y_train[:10], th, readout=r,
-                             method="shift")
+    ex = Executor(ExactProvider(2), readout=Readout(0.02, 0.05))
+    _, ga, _ = loss_and_grad(model, ex, ds.x_train[:10], ds.y_train[:10], th, method="adjoint")
+    _, gs, _ = loss_and_grad(model, ex, ds.x_train[:10], ds.y_train[:10], th, method="shift")
     assert np.max(np.abs(ga - gs)) < 1e-12
 
 
@@ -140,13 +147,14 @@ def test_stochastic_moves_are_unbiased_at_t1_and_round_is_deterministic():
 def test_quantized_trainer_holds_integer_codes_only():
     ds = load_dataset("iris", seed=0)
     model = QNNModel("compact16", 4, 3)
-    r = train(model, ds, IdealQuantizer(5), TrainConfig("stochastic", epochs=2, seed=1, temperature=2.0,
-                                                        schedule="exponential", decay=0.5))
+    r = train(model, ds, Executor(IdealQuantizer(5)), TrainConfig("stochastic", epochs=2, seed=1, temperature=2.0,
+                                                                  schedule="exponential", decay=0.5))
     assert r.codes.dtype == np.int64 and np.all((r.codes >= -16) & (r.codes <= 15))
+    assert np.array_equal(r.params, r.codes)
     assert np.allclose(r.angles, r.codes * 2 * np.pi / 32)
     assert [h["temperature"] for h in r.history[1:]] == [2.0, 1.0]
     with pytest.raises(CryoctlError):
-        train(model, ds, ExactProvider(2), TrainConfig("round"))
+        train(model, ds, EXACT, TrainConfig("round"))
     with pytest.raises(CryoctlError):
         TrainConfig("annealed")
 
@@ -163,14 +171,29 @@ def test_ansatz_parameter_counts_and_readout_mapping():
 def test_save_load_round_trip(tmp_path):
     ds = load_dataset("iris", seed=0)
     model = QNNModel("compact16", 4, 3)
-    r = train(model, ds, IdealQuantizer(6), TrainConfig("round", epochs=1, seed=0))
+    q6 = Executor(IdealQuantizer(6))
+    r = train(model, ds, q6, TrainConfig("round", epochs=1, seed=0))
     doc = model_document(model, r, dataset={"name": "iris", "seed": 0}, quantizer="ideal")
     save_model(tmp_path / "m.json", doc)
     m2, angles, d2 = load_model(tmp_path / "m.json")
-    assert m2 == model and np.array_equal(angles, r.angles) and d2["bits"] == 6 and d2["codes"] == r.codes.tolist()
+    assert m2 == model and np.array_equal(angles, r.angles) and d2["codes"] == r.codes.tolist()
+    assert d2["grid"] == {"provider": "ideal6", "bits": 6, "steps": [2 * np.pi / 64] * 16}
+    assert np.array_equal(model_params(m2, angles, d2, q6), r.codes)  # its own grid: the codes as they are
+    q4 = Executor(IdealQuantizer(4))  # another grid: the angles, encoded once
+    assert np.array_equal(model_params(m2, angles, d2, q4), q4.encode_params(model.circuit, angles))
+    # a file of the previous format (codes x angle_per_code) still loads, its codes on their grid
+    v1 = {k: v for k, v in doc.items() if k not in ("grid",)}
+    v1.update({"format": "cryoctl.qnn/1", "angles": [9.9] * 16, "bits": 6, "angle_per_code": 2 * np.pi / 64,
+               "param_steps": None, "provider": "ideal6"})
+    save_model(tmp_path / "v1.json", v1)
+    _, a1, d1 = load_model(tmp_path / "v1.json")
+    assert np.allclose(a1, r.codes * 2 * np.pi / 64) and np.array_equal(model_params(m2, a1, d1, q6), r.codes)
     (tmp_path / "bad.json").write_text("{}")
     with pytest.raises(CryoctlError):
         load_model(tmp_path / "bad.json")
+    (tmp_path / "bad2.json").write_text(json.dumps({**doc, "codes": [0.5] * 16}))
+    with pytest.raises(CryoctlError, match="incomplete"):
+        load_model(tmp_path / "bad2.json")
 
 
 @pytest.mark.parametrize("name,epochs,min_acc", [("moons", 20, 0.8), ("digits", 8, 0.8)])
@@ -178,7 +201,7 @@ def test_two_and_four_class_readouts_learn(name, epochs, min_acc):
     """2 classes read on qubits 0, 1; 4 classes on qubits 0..3 (logit_c = scale <Z_c>)."""
     ds = load_dataset(name, seed=0)
     model = QNNModel("compact16", 4, ds.n_classes)
-    r = train(model, ds, ExactProvider(2), TrainConfig(epochs=epochs, batch_size=32, seed=0))
+    r = train(model, ds, EXACT, TrainConfig(epochs=epochs, batch_size=32, seed=0))
     assert r.final["test_acc"] >= min_acc and r.final["loss"] < r.start["loss"]
 
 
@@ -192,11 +215,12 @@ def test_trainer_holds_phase_words_for_rz_and_float_meter_ignores_roundoff():
     ds = load_dataset("iris", seed=0, max_train=24, max_test=12)
     model = QNNModel("compact16", 4, 3)
     prov = TableProvider(exact_table(4, levels=2, n_qubits=4, angle_per_code=np.pi / 7.2, phase_bits=10))
-    res = train(model, ds, prov, TrainConfig(trainer="stochastic", epochs=1, batch_size=12, seed=1))
+    res = train(model, ds, Executor(prov), TrainConfig(trainer="stochastic", epochs=1, batch_size=12, seed=1))
     axes = np.array(model.circuit.param_axes)
     assert np.allclose(res.param_steps[axes == "z"], 2 * np.pi / 2**10)
     assert np.allclose(res.param_steps[axes != "z"], np.pi / 7.2)
-    assert np.allclose(res.angles, res.codes * res.param_steps)
+    wrapped = (res.codes * res.param_steps + np.pi) % (2 * np.pi) - np.pi  # the calibration's angles, in [-pi, pi)
+    assert np.allclose(res.angles, wrapped)
     assert np.abs(res.codes[axes == "z"]).max() > 7  # beyond the 4-bit amplitude range: a phase word
-    fl = train(model, ds, ExactProvider(2), TrainConfig(trainer="float", epochs=1, batch_size=12, seed=1))
+    fl = train(model, ds, EXACT, TrainConfig(trainer="float", epochs=1, batch_size=12, seed=1))
     assert fl.history[1]["changed_frac"] <= 1 - 6 / 16 + 1e-12  # 6 of 16 gradients are exactly zero

@@ -20,10 +20,10 @@ def _rows(store):
 
 
 def test_qnn_infer_matches_the_qnn_layer(tmp_path):
-    from cryoctl.circuit import ExactProvider, IdealQuantizer, Readout, TableProvider
+    from cryoctl.circuit import ExactProvider, Executor, IdealCZ, IdealQuantizer, Readout, TableProvider
     from cryoctl.gates import load_or_build
     from cryoctl.profile import load_profile
-    from cryoctl.qnn import QNNModel, TrainConfig, evaluate, load_dataset, train
+    from cryoctl.qnn import QNNModel, TrainConfig, evaluate, evaluate_angles, load_dataset, train
 
     spec_path = tmp_path / "q.yaml"
     spec_path.write_text("""
@@ -41,28 +41,29 @@ tasks:
 
     ds = load_dataset("iris", seed=0)
     model = QNNModel("compact16", 4, ds.n_classes)
-    angles = train(model, ds, ExactProvider(2), TrainConfig(trainer="float", epochs=5, seed=1)).angles
+    angles = train(model, ds, Executor(ExactProvider(2)), TrainConfig(trainer="float", epochs=5, seed=1)).angles
     float_acc = evaluate(model, angles, ds)["accuracy"]
     for r in _rows(tmp_path / "q.sqlite"):
         bits = r["spec"]["profile"]["dac"]["bits"]
         prof = load_profile("cryo_cmos_4bit", {"readout.p01": 0.0, "readout.p10": 0.0, "dac.bits": bits})
         if r["spec"]["task"]["provider"] == "ideal":
-            ref = evaluate(model, angles, ds, IdealQuantizer(bits))
+            ref = evaluate_angles(model, angles, ds, Executor(IdealQuantizer(bits)))
         else:
             table = load_or_build(prof, "fast", 1, n_noise_draws=2)
-            ref = evaluate(model, angles, ds, TableProvider(table), readout=Readout.from_profile(prof),
-                           cz_error=prof.qubits.cz_error, rng=np.random.default_rng(1))
+            ex = Executor(TableProvider(table), entangler=IdealCZ(prof.qubits.cz_error),
+                          readout=Readout.from_profile(prof))
+            ref = evaluate(model, ex.encode_params(model.circuit, angles), ds, ex, rng=np.random.default_rng(1))
         assert r["result"]["accuracy"] == ref["accuracy"] and r["result"]["loss"] == ref["loss"]
         assert r["result"]["float_accuracy"] == float_acc and r["result"]["bits"] == bits
 
 
 def test_qnn_model_file_is_keyed_by_content_and_train_task_runs(tmp_path):
-    from cryoctl.circuit import ExactProvider
+    from cryoctl.circuit import ExactProvider, Executor
     from cryoctl.qnn import QNNModel, TrainConfig, load_dataset, model_document, save_model, train
 
     ds = load_dataset("iris", seed=0)
     model = QNNModel("compact16", 4, ds.n_classes)
-    res = train(model, ds, ExactProvider(2), TrainConfig(trainer="float", epochs=2, seed=0))
+    res = train(model, ds, Executor(ExactProvider(2)), TrainConfig(trainer="float", epochs=2, seed=0))
     (tmp_path / "models").mkdir()
     mpath = tmp_path / "models" / "m.json"
     save_model(mpath, model_document(model, res, dataset={"name": "iris", "seed": 0, "test_fraction": 0.3}))
@@ -102,3 +103,28 @@ def test_qnn_task_spec_errors():
         parse_study_spec({"name": "x", "profiles": ["ideal"], "tasks": [{"kind": "qnn_infer", "dataset": "irises"}]})
     with pytest.raises(CryoctlError, match=r"tasks\[0\]\.trainer"):
         parse_study_spec({"name": "x", "profiles": ["ideal"], "tasks": [{"kind": "qnn_train", "trainer": "magic"}]})
+
+
+def test_qnn_infer_plays_a_code_trained_model_on_its_own_grid(tmp_path):
+    """A model trained on the 3-bit grid is played with its stored codes where the grid matches (its
+    trained accuracy, exactly), and re-encoded from its angles elsewhere (4 bits)."""
+    from cryoctl.circuit import Executor, IdealQuantizer
+    from cryoctl.qnn import QNNModel, TrainConfig, evaluate_angles, load_dataset, model_document, save_model, train
+
+    ds = load_dataset("iris", seed=0)
+    model = QNNModel("compact16", 4, ds.n_classes)
+    res = train(model, ds, Executor(IdealQuantizer(3)), TrainConfig(trainer="stochastic", epochs=2, seed=0))
+    save_model(tmp_path / "m.json", model_document(model, res, dataset={"name": "iris", "seed": 0}, quantizer="ideal"))
+    spec_path = tmp_path / "c.yaml"
+    spec_path.write_text("""
+name: c
+profiles: [ideal]
+grid: {dac.bits: [3, 4]}
+tasks:
+  - {kind: qnn_infer, model: m.json, provider: ideal}
+""")
+    s = run_study(load_study_spec(spec_path), tmp_path / "c.sqlite", workers=0, progress=False)
+    assert (s.done, s.errors) == (2, 0), s.error_messages
+    acc = {r["result"]["bits"]: r["result"]["accuracy"] for r in _rows(tmp_path / "c.sqlite")}
+    assert acc[3] == res.final["test_acc"]
+    assert acc[4] == evaluate_angles(model, res.angles, ds, Executor(IdealQuantizer(4)))["accuracy"]
