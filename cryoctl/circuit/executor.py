@@ -31,10 +31,13 @@ Density matrix. A superoperator S (row-major vec, S[(i,j),(k,l)], unitaries as k
 qubit q as rho'[.., i, .., j, ..] = sum_kl S[i,j,k,l] rho[.., k, .., l, ..] over the ket and bra axes
 of q; the first block builds (x)_q S_q(|0><0|).
 
-Populations of a noiseless entangler skip a trailing entangler block: |psi_k|^2 and diag(rho) are
-invariant under diagonal phases.
+Entangler. ``IdealCZ`` (diagonal, optionally depolarizing) or ``RealizedCZ`` (the realized flux CZ of
+every coupled pair: a unitary or a channel on the pair's two axes, :mod:`cryoctl.circuit.entangler`);
+its levels must be the provider's. Populations of a diagonal entangler skip a trailing entangler
+block: |psi_k|^2 and diag(rho) are invariant under diagonal phases (a realized CZ is not diagonal:
+leakage and its off-diagonal errors change them, so its trailing block is played).
 
-Adjoint gradient (exact rotations, no shots, noiseless entangler): with psi the final state,
+Adjoint gradient (exact rotations, no shots, unitary entangler): with psi the final state,
 lambda = O psi for the diagonal observable O = sum_q w_q Z_q (Z_q = +1 on level 0, -1 on levels >= 1),
 sweeping the blocks backwards (phi <- U^dag phi, lambda <- U^dag lambda), a gate U = exp(-i theta G/2)
 contributes dE/dtheta = 2 Re <lambda| (-i G / 2) |phi> = Im <lambda| G |phi>. The gates of a block are
@@ -95,6 +98,10 @@ class Executor:
         self.provider = provider
         self.entangler = entangler if entangler is not None else IdealCZ()
         self.readout = readout if readout is not None else Readout()
+        levels = getattr(self.entangler, "levels", None)
+        if levels is not None and levels != provider.levels:
+            raise CryoctlError(f"the entangler acts on {levels} levels per qubit, the gate provider on "
+                               f"{provider.levels}", field="levels")
         needs_density = provider.kind == "channel" or self.entangler.noisy
         if mode == "statevector" and needs_density:
             raise CryoctlError("statevector execution needs unitary gates and a noiseless entangler", field="mode")
@@ -217,7 +224,7 @@ class Executor:
 
     def _blocks_for(self, prog: _Program, populations_only: bool) -> list:
         blocks = list(prog.blocks)
-        if populations_only and not self.entangler.noisy:
+        if populations_only and getattr(self.entangler, "diagonal", False):
             while blocks and blocks[-1][0] == "cz":
                 blocks.pop()
         return blocks

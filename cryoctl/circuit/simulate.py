@@ -6,6 +6,11 @@ matrices, product initial states. Batched over (P parameter sets, B samples); qu
 - :func:`apply_superop`: a row-major superoperator S[(i,j),(k,l)] on qubit q of rho (P, B, d^n, d^n):
   rho'[.., i, .., j, ..] = sum_kl S[i,j,k,l] rho[.., k, .., l, ..]. The (ket, bra) index pair of q is
   moved last, so the channel is one batched matmul vec' = vec @ S^T over all other indices.
+- :func:`apply_on_axes`: a matrix M on a group of register axes of a tensor (P, B, d, ..., d) (pure
+  state: n axes; density matrix: n ket then n bra axes): the group is moved last and flattened
+  row-major, t' = t @ M^T, so t'[.., i1, .., ik, ..] = sum M[(i1..ik), (j1..jk)] t[.., j1, .., jk, ..]
+  (the realized two-qubit gates: U on (a, b), U* on the bra axes, a row-major channel on
+  (ket a, ket b, bra a, bra b)).
 - :func:`product_state` / :func:`product_density`: the first rotation block acting on |0...0>:
   psi = (x)_q U_q[:, 0] and rho = (x)_q S_q(|0><0|), where column 0 of a row-major S is vec S(|0><0|).
 """
@@ -48,6 +53,17 @@ def apply_superop(rho: np.ndarray, s: np.ndarray, qubit: int, n: int, d: int) ->
     out = moved @ np.swapaxes(s, -1, -2)
     out = out.reshape(P, B, L, R * L, R, d, d).transpose(0, 1, 2, 5, 3, 6, 4)
     return out.reshape(P, B, d**n, d**n)
+
+
+def apply_on_axes(t: np.ndarray, m: np.ndarray, axes) -> np.ndarray:
+    """M (D, D) on the axes ``axes`` of t, D = product of their sizes (their row-major joint index)."""
+    axes = [int(a) for a in axes]
+    k = len(axes)
+    last = list(range(t.ndim - k, t.ndim))
+    moved = np.moveaxis(t, axes, last)
+    shape = moved.shape
+    out = (moved.reshape(shape[: t.ndim - k] + (-1,)) @ np.swapaxes(m, -1, -2)).reshape(shape)
+    return np.moveaxis(out, last, axes)
 
 
 def product_state(fused: dict[int, np.ndarray], n: int, d: int, P: int, B: int) -> np.ndarray:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -19,14 +19,11 @@ from rich.tree import Tree
 from cryoctl.cli import app
 from cryoctl.cli.common import JsonOpt, SetOpt, console, print_json, profile_from_cli
 from cryoctl.errors import CryoctlError
-from cryoctl.profile import (
-    HardwareProfile,
-    content_hash,
-    profile_hash,
-    profile_json_schema,
-    resolve_profile_path,
-    shipped_profiles,
-)
+
+# cryoctl.profile (pydantic models, numpy) is imported inside the commands: `cryoctl profile --help`
+# needs none of it.
+if TYPE_CHECKING:
+    from cryoctl.profile import HardwareProfile
 
 profile_app = typer.Typer(
     help="Hardware profiles: list the shipped ones, show a resolved profile and its hash, validate files, "
@@ -43,6 +40,8 @@ ProfileArg = Annotated[str, typer.Argument(help="Shipped profile name (e.g. cryo
 
 def _summarise(value: Any) -> Any:
     """Replace long lists (INL tables) by {"len", "sha"} so that tables and diffs stay readable."""
+    from cryoctl.profile import content_hash
+
     if isinstance(value, dict):
         return {k: _summarise(v) for k, v in value.items()}
     if isinstance(value, list) and len(value) > LONG_LIST:
@@ -63,7 +62,7 @@ def _fmt(value: Any) -> str:
 @profile_app.command("list")
 def list_cmd(json_out: JsonOpt = False) -> None:
     """List the shipped profiles (files in hw_profiles/ not starting with '_')."""
-    from cryoctl.profile import load_profile
+    from cryoctl.profile import load_profile, profile_hash, shipped_profiles
 
     rows = []
     for path in shipped_profiles():
@@ -96,6 +95,8 @@ def list_cmd(json_out: JsonOpt = False) -> None:
 @profile_app.command("show")
 def show_cmd(profile: ProfileArg, overrides: SetOpt = None, json_out: JsonOpt = False) -> None:
     """Show the fully resolved profile (extends merged, --set applied) and its content hash."""
+    from cryoctl.profile import profile_hash, resolve_profile_path
+
     path = resolve_profile_path(profile)
     p = profile_from_cli(profile, overrides)
     h = profile_hash(p)
@@ -131,6 +132,8 @@ def validate_cmd(
     json_out: JsonOpt = False,
 ) -> None:
     """Validate profiles; report ok/fail per file and exit non-zero if any fails."""
+    from cryoctl.profile import profile_hash
+
     results = []
     for ref in profiles:
         try:
@@ -184,6 +187,8 @@ def diff_cmd(
     json_out: JsonOpt = False,
 ) -> None:
     """Fields that differ between two resolved profiles, as dotted paths."""
+    from cryoctl.profile import profile_hash
+
     pa, pb = profile_from_cli(profile_a, set_a), profile_from_cli(profile_b, set_b)
     ha, hb = profile_hash(pa), profile_hash(pb)
     diffs = diff_profiles(_dump(pa), _dump(pb))
@@ -207,6 +212,8 @@ def schema_cmd(
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the JSON Schema to this file.")] = None,
 ) -> None:
     """JSON Schema (draft 2020-12) of profile files, for editors and external validators."""
+    from cryoctl.profile import profile_json_schema
+
     schema = profile_json_schema()
     if output is None:
         print_json(schema)

@@ -2,9 +2,11 @@
 
 train: a dataset, an ansatz, a trainer (float | round | stochastic), an optimizer (adam | sgd) and a
 gate provider: the abstract b-bit quantizer (``--quantizer ideal --bits B``) or the realized gates of a
-hardware profile (``--quantizer profile --profile P``: its gate table, its readout errors and CZ
-error). Writes the model as JSON (-o). infer: accuracy of a saved model vs bits (ideal quantizer) and,
-with ``--profile``, on that profile's emulated hardware.
+hardware profile (``--quantizer profile --profile P``: its gate table, its readout errors and its
+entangler: the realized flux CZ when the profile has a flux section, else the ideal CZ with its CZ
+error; ``--entangler ideal`` forces the ideal CZ for comparison). Writes the model as JSON (-o). infer:
+accuracy of a saved model vs bits (ideal quantizer) and, with ``--profile``, on that profile's emulated
+hardware (same entangler rule).
 """
 
 from __future__ import annotations
@@ -17,26 +19,37 @@ import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from cryoctl.circuit import ExactProvider, Executor, IdealCZ, IdealQuantizer, Readout, TableProvider
+from cryoctl.circuit import ENTANGLERS, ExactProvider, Executor, IdealQuantizer, Readout
 from cryoctl.cli import app
 from cryoctl.cli.common import JsonOpt, SetOpt, console, err_console, parse_bits, print_json, profile_from_cli
 from cryoctl.errors import CryoctlError
-from cryoctl.gates import load_or_build
 from cryoctl.profile import bits_overrides, profile_hash
 from cryoctl.qnn import (
-    QNNModel, TrainConfig, evaluate, load_dataset, load_model, model_document, model_params, save_model, train,
+    QNNModel, TrainConfig, evaluate, hardware_executor, load_dataset, load_model, model_document, model_params,
+    save_model, train,
 )
 from cryoctl.qnn.data import DATASETS
 
 
-def hardware(profile_ref: str, overrides: list[str] | None, shots: int | None, seed: int, progress=None):
-    """(executor, profile hash, profile) of a profile's emulated hardware: its gate table, its CZ error
-    and its readout (``shots`` overrides the profile's shot count)."""
+def hardware(profile_ref: str, overrides: list[str] | None, shots: int | None, seed: int, progress=None,
+             entangler: str = "auto", circuit=None):
+    """(executor, profile hash, profile) of a profile's emulated hardware: its gate table, its entangler
+    (``auto``: realized flux CZ on a flux profile, else ideal CZ with the CZ error) and its readout
+    (``shots`` overrides the profile's shot count). ``circuit``: whose CZ pairs to realize (default: the
+    4-qubit compact16 ring)."""
     prof = profile_from_cli(profile_ref, overrides)
-    table = load_or_build(prof, "fast", seed, progress=progress)
     readout = Readout(prof.readout.p01, prof.readout.p10, shots if shots is not None else prof.readout.shots)
-    executor = Executor(TableProvider(table), entangler=IdealCZ.from_profile(prof), readout=readout)
+    circuit = circuit if circuit is not None else QNNModel("compact16", 4).circuit
+    executor = hardware_executor(prof, circuit, entangler=entangler, seed=seed, readout=readout, progress=progress)
     return executor, profile_hash(prof), prof
+
+
+def _check_entangler(entangler: str, profile: str | None) -> None:
+    if entangler not in ENTANGLERS:
+        raise CryoctlError(f"unknown entangler {entangler!r}; expected one of {', '.join(ENTANGLERS)}",
+                           field="--entangler")
+    if entangler == "realized" and profile is None:
+        raise CryoctlError("the realized CZ needs a hardware profile with a flux section (--profile)", field="--entangler")
 
 
 def _progress(enabled: bool) -> Progress:
@@ -65,12 +78,16 @@ def train_cmd(
     scale: Annotated[float, typer.Option(help="Logit scale: logit_c = scale * <Z_c>.")] = 5.0,
     data_dir: Annotated[Path | None, typer.Option(help="Directory of MNIST-format IDX files.")] = None,
     output: Annotated[Path | None, typer.Option("-o", "--output", help="Write the trained model (JSON).")] = None,
+    entangler: Annotated[str, typer.Option(
+        help="auto | ideal | realized: CZ of --quantizer profile (auto: the realized flux CZ when the profile "
+             "has a flux section, else the ideal CZ with its CZ error).")] = "auto",
     set_: SetOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Train a QNN (float, deterministic-quantized or stochastic) and write it as JSON."""
     if quantizer not in ("ideal", "profile"):
         raise CryoctlError(f"unknown quantizer {quantizer!r}; expected ideal or profile", field="--quantizer")
+    _check_entangler(entangler, profile if quantizer == "profile" else None)
     cfg = TrainConfig(trainer, optimizer, lr, epochs, batch_size, seed, temperature, schedule, decay)
     ds = load_dataset(dataset, seed=seed, data_dir=data_dir)
     model = QNNModel(ansatz, 4, ds.n_classes, scale)
@@ -84,7 +101,8 @@ def train_cmd(
             if bits is not None:
                 overrides += bits_overrides(profile_from_cli(profile, overrides), bits)
             executor, phash, prof = hardware(
-                profile, overrides, shots, seed, progress=lambda d, t: bar.update(task, completed=d, total=t))
+                profile, overrides, shots, seed, progress=lambda d, t: bar.update(task, completed=d, total=t),
+                entangler=entangler, circuit=model.circuit)
             if prof.qubits.count < model.n_qubits:
                 raise CryoctlError(f"profile has {prof.qubits.count} qubits, the model needs 4", field="qubits.count")
         elif trainer == "float":
@@ -96,16 +114,17 @@ def train_cmd(
         task = bar.add_task(f"train {trainer}", total=epochs)
         result = train(model, ds, executor, cfg, progress=lambda e: bar.update(task, completed=e))
     doc = model_document(model, result, dataset={"name": dataset, "seed": seed, **ds.meta}, profile_hash=phash,
-                         quantizer=quantizer if (trainer != "float" or quantizer == "profile") else "float")
+                         quantizer=quantizer if (trainer != "float" or quantizer == "profile") else "float",
+                         entangler=executor.entangler.label)
     if output is not None:
         save_model(output, doc)
     summary = {"dataset": dataset, "ansatz": ansatz, "trainer": trainer, "optimizer": optimizer,
-               "provider": result.provider_label, "start": result.start, "final": result.final,
+               "provider": result.provider_label, "entangler": executor.entangler.label, "start": result.start, "final": result.final,
                "output": str(output) if output else None, "history": result.history}
     if json_out:
         print_json(summary)
         return
-    t = Table(title=f"{dataset} / {ansatz} / {trainer} on {result.provider_label}")
+    t = Table(title=f"{dataset} / {ansatz} / {trainer} on {result.provider_label}, {executor.entangler.label} CZ")
     # the deadlock meter: share of parameter updates that moved a code (or, for float, a parameter)
     for c in ("epoch", "loss", "train acc", "test acc", "params changed" if trainer == "float" else "codes changed"):
         t.add_column(c, justify="right")
@@ -127,10 +146,13 @@ def infer_cmd(
     shots: Annotated[int | None, typer.Option(help="Shots per circuit (default exact / the profile's).")] = None,
     seed: Annotated[int, typer.Option(help="Seed for shots and the gate table's noise draws.")] = 0,
     data_dir: Annotated[Path | None, typer.Option(help="Directory of MNIST-format IDX files.")] = None,
+    entangler: Annotated[str, typer.Option(
+        help="auto | ideal | realized: CZ on --profile (auto: realized flux CZ on a flux profile).")] = "auto",
     set_: SetOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Accuracy of a saved model vs DAC bits (the elbow), and on a profile's hardware."""
+    _check_entangler(entangler, profile)
     model, angles, doc = load_model(model_path)
     dinfo = doc.get("dataset") or {}
     ds = load_dataset(dinfo.get("name", "iris"), seed=int(dinfo.get("seed", 0)), data_dir=data_dir)
@@ -152,9 +174,10 @@ def infer_cmd(
             ptask = bar.add_task(f"{base.name}: gate tables", total=len(widths))
             for b in widths:  # the elbow on the emulated hardware: same chip and pulses, N-bit DACs
                 over = [*(set_ or []), *bits_overrides(base, b)]
-                ex, phash, prof = hardware(profile, over, shots, seed)
+                ex, phash, prof = hardware(profile, over, shots, seed, entangler=entangler, circuit=model.circuit)
                 res = evaluate(model, model_params(model, angles, doc, ex), ds, ex, rng=rng)
-                rows.append({"provider": f"profile:{prof.name}", "bits": prof.dac.bits, "profile_hash": phash, **res})
+                rows.append({"provider": f"profile:{prof.name}", "bits": prof.dac.bits, "profile_hash": phash,
+                             "entangler": ex.entangler.label, **res})
                 bar.advance(ptask)
     out = {"model": str(model_path), "dataset": ds.name, "ansatz": model.ansatz, "results": rows}
     if json_out:

@@ -5,7 +5,8 @@
   (``--scheduler tcp://host:8786``). Safe to interrupt or kill: re-running resumes. Exit status 2 if
   any point errored (errors are stored and retried by the next run).
 - ``study status SPEC``: done / error / pending counts, and the errored points with their messages.
-- ``report STORE -o DIR [--spec SPEC]``: self-contained HTML report plus CSV/JSON (all rows, or one spec's).
+- ``report STORE -o DIR [--spec SPEC] [--accuracy-margin PTS] [--infidelity-target T] [--wall-plug-w-per-w S]``:
+  self-contained HTML report (summary answers, interactive + static plots) plus PNG/CSV/JSON.
 - ``compare PROFILE ...``: side-by-side table of profiles (DAC fields, power, area, qubits that fit).
 """
 
@@ -21,7 +22,7 @@ from rich.table import Table
 from cryoctl.cli import app
 from cryoctl.cli.common import JsonOpt, SetOpt, console, err_console, print_json, profile_from_cli
 from cryoctl.errors import CryoctlError
-from cryoctl.report import COMPARE_ROWS, build_report, compare_profiles
+# cryoctl.report (matplotlib) is imported by the commands that draw: `study run|status` do not.
 from cryoctl.study import default_store_path, expand_points, load_study_spec, run_study, study_status
 
 study_app = typer.Typer(
@@ -60,8 +61,10 @@ def run_cmd(
     else:
         console.print(
             f"[bold]{escape(spec.name)}[/]: {summary.points} points, {summary.skipped} already done, "
-            f"{summary.done} finished now, {summary.errors} errored, {summary.lost} lost  "
-            f"(store {escape(str(store_path))}, {escape(summary.backend)})"
+            f"{summary.done} finished now, {summary.errors} errored, {summary.lost} lost"
+            + (f", {summary.elsewhere} stored by another run" if summary.elsewhere else "")
+            + (f", {summary.taken_over} taken over from a dead run" if summary.taken_over else "")
+            + f"  (store {escape(str(store_path))}, {escape(summary.backend)})"
         )
         for key, msg in list(summary.error_messages.items())[:20]:
             console.print(f"  [red]error[/] {key}: {escape(msg.splitlines()[0] if msg else '')}")
@@ -81,7 +84,10 @@ def status_cmd(spec_path: SpecArg, store: StoreOpt = None, json_out: JsonOpt = F
         print_json(st)
         return
     console.print(f"[bold]{escape(spec.name)}[/] ({escape(str(store_path))}): {st['points']} points -- "
-                  f"{st['done']} done, {st['error']} error, {st['pending']} pending")
+                  f"{st['done']} done, {st['error']} error, {st['pending']} pending"
+                  + (f" ({st['running']} running now)" if st.get("running") else ""))
+    for r in st.get("runs", []):
+        console.print(f"  running: pid {r['pid']} on {escape(r['host'])}, {r['points']} points claimed")
     t = Table("task", "done", "error", "pending")
     for kind, c in st["by_kind"].items():
         t.add_row(kind, str(c["done"]), str(c["error"]), str(c["pending"]))
@@ -101,11 +107,21 @@ def report_cmd(
     spec: Annotated[
         Path | None, typer.Option("--spec", help="Only the points of this study spec (default: every row of the store).")
     ] = None,
+    accuracy_margin: Annotated[float, typer.Option(
+        "--accuracy-margin", help="Summary: min bits keeping QNN accuracy within this many points of float.")] = 1.0,
+    infidelity_target: Annotated[float, typer.Option(
+        "--infidelity-target", help="Summary: min bits keeping gate error (1 - F) below this.")] = 1e-3,
+    wall_plug: Annotated[float, typer.Option(
+        "--wall-plug-w-per-w", help="Wall-plug watts per watt removed at 4 K (cryocooler; default 1000, an assumption).")
+    ] = 1000.0,
     json_out: JsonOpt = False,
 ) -> None:
-    """Self-contained HTML report (embedded plots) plus CSV/JSON tables from a result store."""
+    """Self-contained HTML report (summary answers, interactive and static plots) plus PNG/CSV/JSON files."""
+    from cryoctl.report import build_report
+
     keys = {p.key for p in expand_points(load_study_spec(spec), str(spec))} if spec is not None else None
-    summary = build_report(store, out_dir, keys=keys)
+    summary = build_report(store, out_dir, keys=keys, accuracy_margin=accuracy_margin,
+                           infidelity_target=infidelity_target, wall_plug_w_per_w=wall_plug)
     if json_out:
         print_json({k: summary[k] for k in ("store", "out_dir", "html", "points", "errors", "quality", "plots")})
         return
@@ -113,6 +129,15 @@ def report_cmd(
     missing = [k for k, v in summary["plots"].items() if not v]
     console.print(f"report: {escape(summary['html'])} ({summary['points']} points, {summary['errors']} errored)")
     console.print(f"  plots: {', '.join(drawn) or 'none'}")
+    for a in summary["accuracy_answers"]:
+        if not a["abstract"] and not a["reference"]:
+            mb = "not reached" if a["min_bits"] is None else f"{a['min_bits']:g} bits"
+            console.print(f"  accuracy within {accuracy_margin:g} pt of float: {escape(a['design'])} "
+                          f"({escape(a['task'])}): {mb}")
+    for g in summary["gate_answers"]:
+        if not g["reference"]:
+            mb = "not reached" if g["min_bits"] is None else f"{g['min_bits']:g} {g['axis']}"
+            console.print(f"  {escape(g['gate'].split(':')[0])} error < {infidelity_target:g}: {escape(g['design'])}: {mb}")
     if missing:
         console.print(f"  no data for: {', '.join(missing)}")
 
@@ -124,6 +149,8 @@ def compare_cmd(
     json_out: JsonOpt = False,
 ) -> None:
     """Side-by-side: key DAC fields, power and area per channel/qubit/system, qubits that fit the stage."""
+    from cryoctl.report import COMPARE_ROWS, compare_profiles
+
     recs = compare_profiles([profile_from_cli(p, overrides) for p in profiles])
     if json_out:
         print_json({"profiles": recs})

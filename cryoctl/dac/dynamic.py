@@ -42,7 +42,6 @@ import math
 from functools import lru_cache
 
 import numpy as np
-from scipy import signal
 
 from cryoctl.errors import CryoctlError
 from cryoctl.profile.models import DacSpec
@@ -138,6 +137,8 @@ def reconstruction_sos(spec: DacSpec) -> np.ndarray | None:
 @lru_cache(maxsize=64)
 def _design(kind: str, order: int, cutoff_ghz: float, fs_ghz: float) -> np.ndarray:
     # Cached: filter design costs more than filtering a short pulse.
+    from scipy import signal  # imported here: scipy.signal costs ~1 s, and only filtering needs it
+
     if kind == "bessel":
         return signal.bessel(order, cutoff_ghz, btype="low", output="sos", fs=fs_ghz, norm="mag")
     return signal.butter(order, cutoff_ghz, btype="low", output="sos", fs=fs_ghz)
@@ -151,6 +152,8 @@ def hold(spec: DacSpec, volts: np.ndarray) -> np.ndarray:
     if sos is None:
         return out
     x0 = out[..., 0]
+    from scipy import signal
+
     zi_unit = signal.sosfilt_zi(sos)  # steady state for a unit-step input, (n_sections, 2)
     zi = zi_unit.reshape(zi_unit.shape[0], *(1,) * x0.ndim, 2) * x0[None, ..., None]
     y, _ = signal.sosfilt(sos, out, axis=-1, zi=zi)

@@ -5,6 +5,10 @@
 The static mismatch is drawn once, at construction, from
 ``numpy.random.default_rng([spec.mismatch_seed, channel])``: one seed is one fabricated chip, and
 channel k is the k-th DAC on it (by convention qubit q drives I on channel 2q and Q on 2q + 1).
+
+``perturb``/``render`` draw one channel's dynamic errors on its own. The I and Q DACs of a qubit run on
+one clock, so their jitter is one draw per sample: perturb a pair together with
+:func:`cryoctl.dac.dynamic.perturb_pair` (what :meth:`cryoctl.pulse.Drive.volts` does).
 """
 
 from __future__ import annotations

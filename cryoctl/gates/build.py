@@ -7,8 +7,9 @@ are not shared on the strength of identical specs: each qubit's I and Q DACs hav
 mismatch. Only when two channels' transfer curves are bit-identical (no mismatch) and the gate is
 deterministic is the result reused.
 
-Noise average. Dynamic DAC noise/jitter is averaged exactly by per-sample Gauss-Hermite quadrature
-(``method="auto"``/``"quadrature"``, :mod:`cryoctl.gates.realize`; no random draws, ``seed`` and
+Realization. The solve plan (:func:`~cryoctl.gates.plan.solve_plan`, made once, its memory checked
+before anything is allocated) picks it: level look-up in ``sampled`` mode, else per-sample
+Gauss-Hermite quadrature for a noisy DAC (both exact averages: no random draws, ``seed`` and
 ``n_noise_draws`` unused). With a reconstruction filter, or ``method="montecarlo"``, it is Monte-Carlo
 averaged with ``n_noise_draws`` draws per code from ``numpy.random.default_rng([seed, q, a])`` for qubit
 q and axis index a: independent streams per channel pair, identical for the same profile + seed
@@ -71,9 +72,11 @@ def build_gate_table(
     kind, how = plan.kind, plan.method
     spec, nq, d = profile.dac, profile.qubits.count, profile.qubits.levels
     codes = np.arange(spec.code_min, spec.code_max + 1)
-    ops = {axis: [] for axis in AXES}
+    side = d if kind == "unitary" else d * d
+    # preallocated: the table is held once (a list of per-channel blocks stacked at the end would hold it twice)
+    ops = {axis: np.empty((nq, codes.size, side, side), dtype=complex) for axis in AXES}
     total = nq * len(AXES)
-    done: dict[tuple, np.ndarray] = {}
+    done: dict[tuple, tuple[str, int]] = {}
     for q in range(nq):
         drive = Drive(profile, q)
         for a, axis in enumerate(AXES):
@@ -82,17 +85,14 @@ def build_gate_table(
             # identical curves (no mismatch, or a shared INL table) reuse the result bit for bit
             key = (axis, beta, drive.dac_i.levels.tobytes(), drive.dac_q.levels.tobytes())
             if kind == "unitary" and key in done:
-                ops[axis].append(done[key])
+                src_axis, src_q = done[key]
+                ops[axis][q] = ops[src_axis][src_q]
             else:
                 rng = np.random.default_rng([seed, q, a]) if how == "montecarlo" else None
-                ops[axis].append(
-                    realize(drive, codes, axis, beta, plan=plan, engine=eng, rng=rng)
-                )
-                if kind == "unitary":
-                    done[key] = ops[axis][-1]
+                ops[axis][q] = realize(drive, codes, axis, beta, plan=plan, engine=eng, rng=rng)
+                done[key] = (axis, q)
             if progress is not None:
                 progress(q * len(AXES) + a + 1, total)
-    ops = {axis: np.stack(v) for axis, v in ops.items()}
     return GateTable(
         profile_hash=table_key(profile),
         bits=spec.bits,

@@ -39,7 +39,7 @@ from cryoctl.gates.plan import DEFAULT_NODES, solve_plan
 from cryoctl.profile.hashing import content_hash
 from cryoctl.profile.models import HardwareProfile
 
-CODE_VERSION = "g2"
+CODE_VERSION = "g3"
 
 #: Profile fields no calibration or gate table depends on (cosmetic, or used only above the gates layer).
 _NOT_IN_TABLE_KEY = ("name", "description", "cost", "readout")

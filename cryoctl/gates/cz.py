@@ -500,3 +500,123 @@ def build_cz(profile, pair: tuple[int, int] | None = None, engine="fast", open_s
     else:
         corrected = c[:, None] * op
     return RealizedCz(cal, corrected, open_system, m)
+
+
+# --- resolution sweeps: one realized CZ per (flux-DAC configuration, pair) ---------------------------------------
+
+
+def flux_bits_overrides(profile, bits: int) -> list[str]:
+    """Overrides giving the profile's flux DAC ``bits`` bits, same architecture (a flux-resolution what-if).
+
+    A segmented flux DAC keeps its unary share, as :func:`cryoctl.profile.bits_overrides` does for the XY
+    DAC: unary_msbs' = clip(round(U * N / N0), 1, N)."""
+    flux = getattr(profile, "flux", None)
+    if flux is None:
+        raise CryoctlError("the profile has no flux section (flux DAC, tunable qubits)", field="flux")
+    out = [f"flux.dac.bits={int(bits)}"]
+    dac = flux.dac
+    if dac.architecture == "segmented":
+        out.append(f"flux.dac.unary_msbs={min(int(bits), max(1, round(dac.unary_msbs * int(bits) / dac.bits)))}")
+    return out
+
+
+@dataclass(frozen=True)
+class CzPoint:
+    """The calibrated and realized CZ of one pair (:func:`realize_cz_point`).
+
+    ``metrics`` are those of the gate as played (flux-DAC noise/jitter averaged over ``noise_draws``,
+    T1/T2 when the profile has them, virtual-Z fitted on the average); ``calibration`` holds the
+    noiseless closed-system point the lab scan chose (``calibration.infidelity`` is that coherent 1 - F)."""
+
+    qubits: tuple[int, int]
+    fluxed_qubit: int
+    calibration: CzCalibration
+    metrics: CzMetrics
+    open_system: bool
+    noise_draws: int
+    mhz_per_code: float  # |df/dcode| of the fluxed qubit at the calibrated amplitude (ideal DAC)
+    flux_bits: int
+
+    def summary(self) -> dict:
+        """Plain numbers (JSON-ready) of the point."""
+        cal, m = self.calibration, self.metrics
+        return {
+            "qubits": list(self.qubits),
+            "fluxed_qubit": self.fluxed_qubit,
+            "flux_bits": self.flux_bits,
+            "amplitude_code": cal.amplitude_code,
+            "n_samples": cal.n_samples,
+            "gate_time_ns": cal.gate_time_ns,
+            "cond_phase_error_rad": float(m.phase_error),
+            "leakage": float(m.leakage),
+            "infidelity": float(1.0 - m.fidelity),
+            "coherent_infidelity": cal.infidelity,
+            "coherent_cond_phase_error_rad": cal.phase_error,
+            "coherent_leakage": cal.leakage,
+            "mhz_per_code": self.mhz_per_code,
+            "open_system": self.open_system,
+            "noise_draws": self.noise_draws,
+            "engine_calls": cal.engine_calls,
+            "pulses_simulated": cal.pulses_simulated,
+        }
+
+
+def realize_cz_point(
+    profile, pair: tuple[int, int] | None = None, engine="fast", noise_draws: int = 8, seed: int = 0, **calibrate
+) -> CzPoint:
+    """Calibrate the CZ of ``pair`` through the flux DAC (:func:`calibrate_cz`, noiseless, closed system, as a
+    lab scan averages its shots) and realize it as played.
+
+    The played gate is the average channel over ``noise_draws`` draws of the flux DAC's white noise and
+    jitter (one draw = one shot; drawn from ``numpy.random.default_rng([seed, a, b])``), with the T1/T2
+    Lindblad channel when the profile has any:
+
+        S = (1/K) sum_k S_k,   S_k = kron(U_k, U_k*) (closed) or the Lindblad channel of draw k (open),
+
+    then :func:`channel_cz_metrics` (virtual-Z fitted on S, as a lab fits it on averaged data). Without
+    noise/jitter in the flux DAC, or with ``noise_draws = 0``, the single noiseless gate is realized."""
+    if int(noise_draws) < 0:
+        raise CryoctlError(f"expected noise_draws >= 0, got {noise_draws}", field="noise_draws")
+    p = CzPair.from_profile(profile, pair)
+    cal = calibrate_cz(p, engine=engine, **calibrate)
+    open_system = p.model.is_open
+    dac = p.drive.spec.dac
+    draws = int(noise_draws) if (dac.noise_v_per_sqrt_hz > 0 or dac.jitter_rms_ps > 0) else 0
+    if draws:
+        rng = np.random.default_rng([int(seed), *p.qubits])
+        codes = np.broadcast_to(cal.codes, (draws, cal.codes.size))
+        op = p.realize(codes, engine, open_system=open_system, rng=rng)
+        s = op.mean(axis=0) if open_system else kron_conj(op).mean(axis=0)
+        metrics = channel_cz_metrics(s, p.levels, p.phase_bits)
+    else:
+        metrics = p.metrics(p.realize(cal.codes, engine, open_system=open_system), open_system)
+    return CzPoint(
+        qubits=p.qubits,
+        fluxed_qubit=p.qubits[p.fluxed],
+        calibration=cal,
+        metrics=metrics,
+        open_system=open_system,
+        noise_draws=draws,
+        mhz_per_code=p.mhz_per_code(cal.amplitude_code),
+        flux_bits=dac.bits,
+    )
+
+
+def cz_chevron(pair: CzPair, calibration: CzCalibration, window_mhz: float = 60.0, points: int = 20,
+               n_durations: int = 24, engine="fast") -> CzScanStage:
+    """A chevron around a calibrated CZ: conditional phase and leakage vs amplitude code and pulse duration.
+
+    Amplitude codes calibration.amplitude_code + k * stride (|k| <= ``points``, stride so that the scan spans
+    +-``window_mhz`` of detuning of the fluxed qubit), durations from the shortest valid pulse (2 rise + 1
+    samples) to twice the calibrated one (``n_durations`` values), all in one slot (longest + buffer); one
+    batched engine call. Rows of the result are durations, columns amplitude codes."""
+    dac = pair.drive.dac
+    points = max(1, int(points))
+    stride = max(1, int(round(window_mhz / max(pair.mhz_per_code(calibration.amplitude_code), 1e-12) / points)))
+    amps = np.clip(calibration.amplitude_code + stride * np.arange(-points, points + 1), 1, dac.code_max)
+    lo = 2 * pair.rise_samples + 1
+    durations = np.unique(np.linspace(lo, max(lo + 1, 2 * calibration.n_samples), int(n_durations)).round().astype(np.int64))
+    grid = np.broadcast_to(amps[None, :], (len(durations), len(amps)))
+    slot = int(durations.max()) + pair.buffer_samples
+    m = pair.metrics(pair.realize(pair.codes(grid, durations[:, None], slot), engine))
+    return CzScanStage(durations, np.array(grid), m, m.cost())

@@ -40,11 +40,12 @@ without noise; 3 along one noisy channel; 5 along both; 9 when jitter also corre
 
 with L the distinct level pairs of a channel: at most 2^N for a Gaussian pulse (the other DAC sits at
 code 0), at most n ceil(K / 2) with DRAG. ``seconds`` = solves x cost per exponential + matmuls x
-cost per matmul (:data:`UNIT_COSTS`, measured on the development machine; :func:`measure_unit_costs`
-re-measures them by a tiny timed probe, for the CLI's display only).
+cost per matmul (with its gather) + (code, sample) pairs x per-sample bookkeeping (levels, quadrature)
+(:data:`UNIT_COSTS`, measured on the development machine; :func:`measure_unit_costs` re-measures the
+first two by a tiny timed probe, for the CLI's display only).
 
-Memory. The table itself, n_ch n side^2 16 bytes (complex128, side = d or d^2), is held twice while
-the per-channel results are stacked, plus the method's working set: per-level arrays (levels),
+Memory. The table itself, n_ch n side^2 16 bytes (complex128, side = d or d^2), preallocated once,
+plus one channel's result before it is copied in (n side^2 16 bytes), plus the method's working set: per-level arrays (levels),
 bounded chunks (every method), the code and index maps (2^N entries each).
 
 Expansion bound (levels with noise, :func:`cryoctl.gates.realize.realize_levels`): the per-sample
@@ -82,7 +83,10 @@ LEVELS_MAX_BYTES = 1 << 30
 #: seconds per operation, measured on the development machine (2 cores, numpy + OpenBLAS): one
 #: single-sample exponential of a d x d Hamiltonian (eigh) or a d^2 x d^2 Lindblad generator
 #: (Taylor), one batched matmul of unitaries (complex d x d) or channels (real d^2 x d^2), per d = 3
-UNIT_COSTS = {"expm_unitary": 2.0e-6, "expm_channel": 1.2e-5, "matmul_unitary": 2.5e-7, "matmul_channel": 2.2e-7}
+#: (matmuls timed with the gather that feeds them); "sample": the per-(code, sample) bookkeeping of the
+#: levels and quadrature paths (DAC codes, level look-up, slopes and the jitter term), per d = 3
+UNIT_COSTS = {"expm_unitary": 1.8e-6, "expm_channel": 3.0e-6, "matmul_unitary": 2.7e-7, "matmul_channel": 2.0e-7,
+              "sample": 1.6e-7}
 #: the reference engines integrate each waveform: roughly this many times the fast cost per sample
 _ENGINE_FACTOR = {"fast": 1.0, "qutip": 300.0, "dynamics": 300.0}
 #: working chunks (bytes) the realizations use; the same constants bound their memory (realize imports them)
@@ -123,14 +127,15 @@ def _envelope(profile: HardwareProfile) -> np.ndarray:
 def expansion_bound(profile: HardwareProfile) -> float:
     """Per-code bound K 4 (d - 1)^2 tau^4 of the second-order noise average (module docstring).
 
-    tau = G s_max T_s, s_max^2 = sigma_v^2 + (jitter x largest slope)^2, the largest slope taken from
-    the full-scale envelope, max |e_k - e_{k-1}| V_fs / T_s.
+    tau = G s_max T_s with s_max^2 = 2 sigma_v^2 + (jitter x largest slope)^2 >= tr C_k (both DACs'
+    white noise, the shared jitter along the slope), the largest slope taken from the full-scale
+    envelope, max |e_k - e_{k-1}| V_fs / T_s.
     """
     spec = profile.dac
     env = _envelope(profile)
     k = env.size + filter_tail_samples(profile)
     slope = spec.full_scale_v * float(np.max(np.abs(np.diff(env, prepend=env[:1])))) / spec.dt_ns
-    s_max = math.hypot(noise_sigma_v(spec), spec.jitter_rms_ps * 1e-3 * slope)
+    s_max = math.hypot(math.sqrt(2.0) * noise_sigma_v(spec), spec.jitter_rms_ps * 1e-3 * slope)
     tau = drive_gain(profile) * s_max * spec.dt_ns
     return k * 4.0 * (profile.qubits.levels - 1) ** 2 * tau**4
 
@@ -200,8 +205,8 @@ class SolvePlan:
 
     @property
     def memory_bytes(self) -> int:
-        """Peak memory of the build: the table held twice while stacking, plus the working set."""
-        return 2 * self.table_bytes + self.working_bytes
+        """Peak memory of the build: the table, one channel's block being copied in, the working set."""
+        return self.table_bytes + self.table_bytes // max(1, self.n_channels) + self.working_bytes
 
     def describe(self) -> str:
         """One line: what is solved, how many solves, the estimated time and memory."""
@@ -222,8 +227,10 @@ class SolvePlan:
 
     def with_unit_costs(self, unit_costs: dict[str, float]) -> "SolvePlan":
         """The same plan with ``seconds`` re-estimated from ``unit_costs`` (e.g. :func:`measure_unit_costs`)."""
-        return replace(self, seconds=_seconds((self.solves - self.lindblad_solves, self.lindblad_solves),
-                                              self.matmuls, self.levels, self.side, self.engine, unit_costs))
+        solves = (self.solves - self.lindblad_solves, self.lindblad_solves)
+        samples = _samples(self.method, self.n_channels * self.n_codes * self.samples)
+        return replace(self, seconds=_seconds(solves, self.matmuls, self.levels, self.side, self.engine,
+                                              unit_costs, samples))
 
     def check_memory(self, limit_bytes: int | None = None) -> None:
         """Raise CryoctlError(field="memory") if the build would need more than ``limit_bytes``.
@@ -236,7 +243,7 @@ class SolvePlan:
             return
         raise CryoctlError(
             f"the {self.bits}-bit {self.kind} table of {self.profile_name} needs ~{_fmt_bytes(self.memory_bytes)} "
-            f"of memory (table {_fmt_bytes(self.table_bytes)}, held twice while stacked, + "
+            f"of memory (table {_fmt_bytes(self.table_bytes)}, + one channel's block and "
             f"{_fmt_bytes(self.working_bytes)} working), more than the {_fmt_bytes(limit)} {source}; "
             "use fewer bits or qubits (or set CRYOCTL_MEMORY_LIMIT_GB)", field="memory")
 
@@ -373,7 +380,7 @@ def solve_plan(
     else:
         solves = (0, n_ch * n * k_sim) if decoherent else (n_ch * n * k_sim, 0)
         matmuls = n_ch * n * (k_sim - 1)
-    seconds = _seconds(solves, matmuls, d, side, engine, unit_costs)
+    seconds = _seconds(solves, matmuls, d, side, engine, unit_costs, _samples(how, n_ch * n * k))
     table = n_ch * n * side * side * 16
     index_maps = 3 * n * 8  # code -> I id, code -> Q id, pair -> level
     if how == "levels":
@@ -390,29 +397,38 @@ def solve_plan(
     )
 
 
+def _samples(method: str, code_samples: int) -> int:
+    """(code, DAC sample) pairs with per-sample bookkeeping: the levels and quadrature paths."""
+    return code_samples if method in ("levels", "quadrature") else 0
+
+
 def _seconds(solves: tuple[int, int], matmuls: int, d: int, side: int, engine: str,
-             unit_costs: dict[str, float] | None) -> float:
+             unit_costs: dict[str, float] | None, samples: int = 0) -> float:
     """(unitary, Lindblad) exponentials x their unit costs x engine factor + matmuls x cost per matmul
-    (the d = 3 unit costs scaled as d^3 for d x d and d^6 for superoperators)."""
+    + samples x per-sample cost (the d = 3 unit costs scaled as d^3 for d x d and d^6 for superoperators)."""
     costs = {**UNIT_COSTS, **(unit_costs or {})}
     scale = (d / 3.0) ** 3
     expm = solves[0] * costs["expm_unitary"] * scale + solves[1] * costs["expm_channel"] * scale**2
     mm = costs["matmul_channel" if side == d * d else "matmul_unitary"] * (scale**2 if side == d * d else scale)
-    return float(expm * _ENGINE_FACTOR[engine] + matmuls * mm)
+    return float(expm * _ENGINE_FACTOR[engine] + matmuls * mm + samples * costs["sample"] * side * side / 81)
 
 
 @lru_cache(maxsize=1)
 def measure_unit_costs() -> dict[str, float]:
     """Unit costs (seconds) of this machine by a tiny timed probe (~0.1 s), for displayed estimates only.
 
-    Times 2^14 batched matmuls of real 9 x 9 and complex 3 x 3 matrices, 2^12 real-symmetric 3 x 3
-    eigendecompositions and 2^11 Taylor exponentials of 9 x 9 real matrices (best of 3 each).
+    A "matmul" is timed as the composition does it: a gather of 64 x 128 steps from a table of 4096
+    (real 9 x 9 or complex 3 x 3) and their pairwise time-ordered product, per matmul; then 2^12
+    real-symmetric 3 x 3 eigendecompositions and 2^11 Taylor exponentials of 9 x 9 real matrices
+    (best of 3 each).
     """
+    from cryoctl.physics.fast import time_ordered_product
     from cryoctl.physics.lindblad import expm_batched
 
     rng = np.random.default_rng(0)
-    a9 = rng.standard_normal((1 << 14, 9, 9))
-    a3 = rng.standard_normal((1 << 14, 3, 3)) + 1j * rng.standard_normal((1 << 14, 3, 3))
+    idx = rng.integers(0, 4096, (64, 128))
+    a9 = 0.3 * rng.standard_normal((4096, 9, 9))
+    a3 = 0.3 * (rng.standard_normal((4096, 3, 3)) + 1j * rng.standard_normal((4096, 3, 3)))
     h = rng.standard_normal((1 << 12, 3, 3))
     h = h + np.swapaxes(h, -1, -2)
     g = 0.1 * rng.standard_normal((1 << 11, 9, 9))
@@ -426,8 +442,8 @@ def measure_unit_costs() -> dict[str, float]:
         return min(t) / n
 
     return {
-        "matmul_channel": best(lambda: a9 @ a9, a9.shape[0]),
-        "matmul_unitary": best(lambda: a3 @ a3, a3.shape[0]),
+        "matmul_channel": best(lambda: time_ordered_product(a9[idx]), idx.shape[0] * (idx.shape[1] - 1)),
+        "matmul_unitary": best(lambda: time_ordered_product(a3[idx]), idx.shape[0] * (idx.shape[1] - 1)),
         "expm_unitary": best(lambda: np.linalg.eigh(h), h.shape[0]) * 2.0,  # + phases and V D V'
         "expm_channel": best(lambda: expm_batched(g), g.shape[0]),
     }

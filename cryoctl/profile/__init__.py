@@ -27,6 +27,8 @@ from cryoctl.profile.models import (
     QubitSpec,
     ReadoutSpec,
     ReconstructionFilter,
+    SfqCostSpec,
+    SfqSpec,
     TransmonSpec,
     TunableTransmonSpec,
     profile_json_schema,
@@ -38,4 +40,5 @@ __all__ = [
     "load_profile", "parse_override", "profile_hash", "profile_json_schema", "resolve_profile_path", "shipped_profiles",
     "validate_profile",
     "FluxLineSpec", "FluxPredistortion", "FluxSpec", "FluxTail", "TunableTransmonSpec",
+    "SfqCostSpec", "SfqSpec",
 ]

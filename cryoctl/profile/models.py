@@ -278,6 +278,8 @@ class HardwareProfile(_Spec):
     couplings: tuple[Coupling, ...] = ()
     # flux DAC, tunable transmons and flux line; omitted from dumps (and the hash) while unused
     flux: "FluxSpec | None" = Field(None, exclude_if=lambda v: v is None)
+    # SFQ pulse-generator control (bitstreams instead of DAC codes); omitted from dumps while unused
+    sfq: "SfqSpec | None" = Field(None, exclude_if=lambda v: v is None)
 
     @model_validator(mode="after")
     def _couplings_in_register(self) -> "HardwareProfile":
@@ -413,4 +415,109 @@ class FluxSpec(_Spec):
         )
 
 
+# --- SFQ control (DESIGN.md 'SFQ control') ----------------------------------------------------------------------
+
+#: Magnetic flux quantum h / 2e (Wb), exact in the 2019 SI.
+PHI0_WB = 2.067833848e-15
+#: Reduced Planck constant (J s), exact in the 2019 SI.
+HBAR_JS = 1.054571817e-34
+
+
+class SfqCostSpec(_Spec):
+    """Power model of one qubit's SFQ driver at the 4 K stage (:mod:`cryoctl.cost.sfq`).
+
+    - ``family``: ``rsfq`` biases every junction from a DC supply through a resistor (static power
+      I_b V_b per junction); ``ersfq`` feeds the bias through current-limiting junctions and inductors,
+      so its static power is zero (Mukhanov, IEEE TAS 21, 760 (2011)).
+    - ``junctions_per_driver``: junctions of one qubit's driver (bitstream memory, clock distribution,
+      pulse generator and coupling stage). Assumption: ~1000 for a few-hundred-bit shift-register
+      memory (order of magnitude of the drivers discussed by McDermott et al., Quantum Sci. Technol. 3,
+      024004 (2018)).
+    - ``bias_current_ua``, ``bias_voltage_mv``: RSFQ bias per junction (I_b ~ 0.7 I_c ~ 100 uA) and
+      supply voltage (~2.5 mV): ~0.25 uW per junction, the static figure of Holmes, Ripple and
+      Manheimer, IEEE TAS 23, 1701610 (2013) and Mukhanov (2011).
+    - ``critical_current_ua``: switching energy E_sw = I_c Phi_0 (2e-19 J at 100 uA; Holmes et al. 2013).
+    - ``switching_per_tick``: junctions switching per clock tick on average (clock tree + memory
+      read-out + output stage). Assumption.
+    - ``ersfq_dynamic_factor``: ERSFQ's feeding junctions switch with the logic, roughly doubling the
+      dynamic energy (mechanism: Mukhanov 2011; the factor 2 is an assumption).
+    """
+
+    family: Literal["rsfq", "ersfq"] = "ersfq"
+    junctions_per_driver: int = Field(1000, ge=1)
+    bias_current_ua: float = Field(100.0, ge=0.0)
+    bias_voltage_mv: float = Field(2.5, ge=0.0)
+    critical_current_ua: PositiveFloat = 100.0
+    switching_per_tick: float = Field(50.0, ge=0.0)
+    ersfq_dynamic_factor: float = Field(2.0, ge=1.0)
+
+
+class SfqSpec(_Spec):
+    """Single-flux-quantum control (DESIGN.md 'SFQ control'): a clocked pulse generator per qubit whose
+    control word is a bitstream (which clock ticks carry a pulse), replayed from a memory.
+
+    - ``clock_ghz``: the SFQ clock f_clk; one bit per tick, tick period T_clk = 1 / f_clk.
+    - ``clock_per_qubit``: f_clk / f_01 for a qubit with ``detuning_ghz = 0``; qubit q's frequency is
+      f_01 = clock_ghz / clock_per_qubit + detuning_ghz (its ``profile.transmon(q)`` detuning: here the
+      departure from the clock subharmonic). An integer ratio makes resonant trains exact y rotations.
+    - ``tip_angle_rad`` or (``coupling_capacitance_af``, ``qubit_capacitance_ff``): the rotation of one
+      pulse (exactly one of the two forms). From the capacitances (McDermott & Vavilov, Phys. Rev.
+      Applied 2, 014007 (2014), Eq. for the tip angle):
+
+          dtheta = C_c Phi_0 sqrt(2 omega_01 / (hbar C_q)),
+
+      i.e. the pulse (area Phi_0) injects the charge C_c Phi_0 through C_c, a kick
+      exp[-i (C_c Phi_0 / hbar C_q) Q] with Q = i Q_zpf (b' - b), Q_zpf = sqrt(hbar omega_01 C_q / 2).
+    - ``pulse_width_ps``: FWHM of the Gaussian pulse (the finite-width check of :mod:`cryoctl.physics.sfq`).
+    - ``jitter_rms_ps``: rms timing jitter of each pulse (independent per pulse).
+    - ``memory_bits``: bitstream memory length in clock ticks (the longest bitstream a gate may use).
+    - ``table``: the SFQ gate table's codes, ``resonant`` (code k = k resonant pulses, the SFQ angle
+      quantizer) or ``compiled`` (code c = rotation by c 2 pi / 2^code_bits from two fixed optimized
+      Y(pi/2) bitstreams and virtual Z); ``code_bits``: width of the compiled table's code (the resonant
+      table's width follows from pi / dtheta).
+    """
+
+    clock_ghz: PositiveFloat = 20.0
+    clock_per_qubit: float = Field(4.0, ge=2.0, le=64.0)
+    tip_angle_rad: float | None = Field(None, gt=0.0, lt=1.0)
+    coupling_capacitance_af: PositiveFloat | None = None
+    qubit_capacitance_ff: PositiveFloat | None = None
+    pulse_width_ps: PositiveFloat = 2.0
+    jitter_rms_ps: float = Field(0.0, ge=0.0, le=50.0)
+    memory_bits: int = Field(512, ge=8, le=1 << 20)
+    table: Literal["resonant", "compiled"] = "resonant"
+    code_bits: int = Field(8, ge=2, le=16)
+    cost: SfqCostSpec = SfqCostSpec()
+
+    @model_validator(mode="after")
+    def _one_tip_angle(self) -> "SfqSpec":
+        caps = (self.coupling_capacitance_af, self.qubit_capacitance_ff)
+        if self.tip_angle_rad is None and None in caps:
+            raise ValueError("give tip_angle_rad, or both coupling_capacitance_af and qubit_capacitance_ff")
+        if self.tip_angle_rad is not None and caps != (None, None):
+            raise ValueError("give tip_angle_rad or the capacitances, not both")
+        if self.pulse_width_ps * 1e-3 * self.clock_ghz >= 0.5:
+            raise ValueError(f"pulse_width_ps={self.pulse_width_ps} is not short against the clock period "
+                             f"{1e3 / self.clock_ghz:g} ps (need FWHM < half a tick)")
+        return self
+
+    @property
+    def clock_period_ns(self) -> float:
+        return 1.0 / self.clock_ghz
+
+    def qubit_ghz(self, detuning_ghz: float = 0.0) -> float:
+        """f_01 of a qubit departing ``detuning_ghz`` from the clock subharmonic clock_ghz / clock_per_qubit."""
+        return self.clock_ghz / self.clock_per_qubit + detuning_ghz
+
+    def tip_angle(self, qubit_ghz: float | None = None) -> float:
+        """Rotation of one pulse (rad): ``tip_angle_rad``, or C_c Phi_0 sqrt(2 omega_01 / (hbar C_q))."""
+        if self.tip_angle_rad is not None:
+            return float(self.tip_angle_rad)
+        f = self.qubit_ghz() if qubit_ghz is None else qubit_ghz
+        omega = 2 * np.pi * f * 1e9
+        c_c, c_q = self.coupling_capacitance_af * 1e-18, self.qubit_capacitance_ff * 1e-15
+        return float(c_c * PHI0_WB * np.sqrt(2 * omega / (HBAR_JS * c_q)))
+
+
+# every forward reference of HardwareProfile (FluxSpec, SfqSpec) is defined above
 HardwareProfile.model_rebuild()

@@ -8,6 +8,11 @@ Ansatze (trainable angles theta_k, CZ ring (0,1),(1,2),...,(n-1,0) after every l
   - ``deep48``: 4 layers of [RX(theta), RY(theta), RZ(theta)] on every qubit + CZ ring: 4*3*4 = 48.
 Parameter index order: layer, qubit, then rotation within the layer.
 
+On hardware the ring's CZs are played on the profile's coupled pairs: with the realized flux CZ
+(:mod:`cryoctl.qnn.hardware`) every ring pair (q, q+1 mod n) must be a coupling of the profile with a
+flux CZ (one tunable qubit idling above the other's f_01 - alpha); a pair that is not coupled is an
+error (field ``couplings``).
+
 Readout: class c is read on qubit c mod n, logit_c = scale * <Z_{c mod n}>, p = softmax(logits),
 loss = mean cross-entropy. With 4 qubits: 2 classes -> qubits 0, 1; 3 classes -> qubits 0, 1, 2;
 4 classes -> qubits 0..3. <Z> in [-1, 1] bounds the logit margin, so ``scale`` (default 5) sets how

@@ -5,7 +5,8 @@ angles of the parameters (rad; for hardware-trained codes the measured angle of 
 channel); ``codes``: for quantized trainers, the integer codes themselves, with ``grid``: the grid they
 belong to (``provider`` label -- ``idealB`` or ``tableB:<profile hash>`` --, ``bits`` and the nominal
 ``steps`` of every parameter's channel); quantizer, provider label, profile hash, dataset, seed,
-trainer settings and the per-epoch history.
+trainer settings, the entangler the model was trained with (its label: ``ideal``, ``ideal+depol<p>`` or
+``realized``; null when not recorded) and the per-epoch history.
 
 Playing a saved model (:func:`model_params`): on the provider its codes belong to, the codes are used
 as they are; on any other provider its angles are encoded once into that provider's codes.
@@ -29,7 +30,7 @@ FORMATS = ("cryoctl.qnn/1", FORMAT)
 
 
 def model_document(model: QNNModel, result: TrainResult, *, dataset: dict, profile_hash: str | None = None,
-                   quantizer: str = "float") -> dict:
+                   quantizer: str = "float", entangler: str | None = None) -> dict:
     grid = None
     if result.codes is not None:
         grid = {"provider": result.provider_label, "bits": result.bits,
@@ -44,6 +45,7 @@ def model_document(model: QNNModel, result: TrainResult, *, dataset: dict, profi
         "quantizer": quantizer,
         "provider": result.provider_label,
         "profile_hash": profile_hash,
+        "entangler": entangler,
         "dataset": dataset,
         "seed": result.config.seed,
         "trainer": config_dict(result.config),

@@ -7,7 +7,8 @@ resolved profile (stored with the point), so a QNN or gate point can be placed o
 axes even if the study ran no ``cost`` task.
 
 Pareto front (cost to minimise, quality to maximise): a point is on the front if no other point has
-cost <= and quality >= with at least one strict (see :func:`pareto_front`).
+cost <= and quality >= with at least one strict (see :func:`pareto_front`). Reference profiles
+(``ideal``, a perfect DAC) are drawn as reference lines, never as designs on a front.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import numpy as np
 
 from cryoctl.cost import cost_report
 from cryoctl.profile import HardwareProfile
+from cryoctl.report.stats import WALL_PLUG_W_PER_W_4K, accuracy_interval, seed_interval, wall_plug_factor
 
 
 def accuracy_records(records: list[dict[str, Any]], hardware_only: bool = False) -> list[dict[str, Any]]:
@@ -78,6 +80,8 @@ def point_records(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
             "unit_mismatch_sigma": dac["unit_mismatch_sigma"],
             "temperature_k": prof["cost"]["temperature_k"],
             "amplitude_mode": prof.get("pulse", {}).get("amplitude_mode"),
+            # the flux DAC's resolution (two-qubit CZ points are swept over it), None without a flux line
+            "flux_bits": ((prof.get("flux") or {}).get("dac") or {}).get("bits"),
             "power_per_qubit_w": cost["power_per_qubit_w"],
             "area_per_qubit_mm2": cost["area_per_qubit_mm2"],
             "qubits_that_fit": cost["qubits_that_fit"],
@@ -115,10 +119,17 @@ def point_records(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return records
 
 
+def short_key(key: str) -> str:
+    """Legend name of an override key: its last part (``dac.bits`` -> ``bits``), kept apart from the XY
+    DAC's for the flux line (``flux.dac.bits`` -> ``flux_bits``)."""
+    parts = key.split(".")
+    return ("flux_" if parts[0] == "flux" and len(parts) > 1 else "") + parts[-1]
+
+
 def series_label(rec: dict[str, Any], exclude: tuple[str, ...] = ("dac.bits",)) -> str:
     """Legend label of a curve: profile plus the overrides that are not on the x axis."""
     ov = {k: v for k, v in json.loads(rec.get("label_overrides", rec["overrides"])).items() if k not in exclude}
-    extra = ", ".join(f"{k.split('.')[-1]}={v}" for k, v in ov.items())
+    extra = ", ".join(f"{short_key(k)}={v}" for k, v in ov.items())
     label = rec["profile"] + (f" ({extra})" if extra else "")
     return label + (f" · {rec['label_task']}" if rec.get("label_task") else "")
 
@@ -165,15 +176,33 @@ def pareto_front(cost: np.ndarray, quality: np.ndarray) -> np.ndarray:
     return (quality > best_below[inv]) & (quality == best_at[inv])
 
 
-_NOT_IN_LABEL = {"dataset", "ansatz", "provider", "engine", "n_noise_draws"}
+_NOT_IN_LABEL = {"dataset", "ansatz", "provider", "engine", "n_noise_draws", "model_sha"}
+#: Profiles that are references (a perfect DAC), drawn as a reference line and never as a design on a front.
+REFERENCE_PROFILES = frozenset({"ideal"})
 
 
-def quality_points(records: list[dict[str, Any]]) -> tuple[str, list[dict[str, Any]]]:
-    """The records to place on the power/area-vs-quality plots and the quality measure's name.
+def is_reference(rec: dict[str, Any]) -> bool:
+    return rec.get("profile") in REFERENCE_PROFILES
 
-    Accuracy of QNN points on the profile's hardware (mean over seeds per resolved profile and task)
-    if any exist, else the
-    mean realized-gate fidelity of gate points; ("", []) if neither.
+
+def _n_test(rs: list[dict[str, Any]]) -> int | None:
+    n = {int(r["result.n_test"]) for r in rs if isinstance(r.get("result.n_test"), (int, float))
+         and not isinstance(r.get("result.n_test"), bool)}
+    return min(n) if n else None
+
+
+def quality_points(records: list[dict[str, Any]], wall_plug_w_per_w: float = WALL_PLUG_W_PER_W_4K,
+                   ) -> tuple[str, list[dict[str, Any]]]:
+    """The designs to place on the power/area-vs-quality plots and the quality measure's name.
+
+    Accuracy of QNN points on the profile's hardware (mean over seeds per resolved profile and task,
+    with the interval of :func:`cryoctl.report.stats.accuracy_interval`) if any exist, else the mean
+    realized-gate fidelity of gate points (seed t-interval); ("", []) if neither.
+
+    Power is per qubit at the profile's stage (``power_per_qubit_w``) and at the wall
+    (``wall_plug_per_qubit_w`` = stage power x :func:`wall_plug_factor`). Fronts (``pareto_power`` on
+    wall-plug power, ``pareto_stage_power`` on the stage figure, ``pareto_area``) are computed over the
+    designs only: points of a reference profile (``ideal``) carry ``reference: True`` and are on no front.
     """
     for field, name in (("result.accuracy", "accuracy"), ("result.fidelity_mean", "gate fidelity (mean over codes)")):
         sel = accuracy_records(records, hardware_only=True) if field == "result.accuracy" else [
@@ -194,20 +223,33 @@ def quality_points(records: list[dict[str, Any]]) -> tuple[str, list[dict[str, A
             what = [str(t[k]) for k in ("dataset", "ansatz") if t.get(k) is not None]
             what += [f"{k}={t[k]}" for k in tvary if t.get(k) is not None]
             where = " (emulated hardware)" if t.get("provider") == "hardware" else ""
+            vals = [float(r[field]) for r in rs]
+            if field == "result.accuracy":
+                ci = accuracy_interval(vals, _n_test(rs))
+            else:
+                m, lo, hi = seed_interval(vals)
+                ci = {"mean": m, "lo": lo, "hi": hi, "n_test": None}
+            factor = wall_plug_factor(first["temperature_k"], wall_plug_w_per_w)
             pts.append({
                 "profile": prof,
                 "label": series_label({**first, "label_task": ""}) + where + (f" · {', '.join(what)}" if what else ""),
                 "kind": kind, "task": task,
-                "bits": first["bits"], "power_per_qubit_w": first["power_per_qubit_w"],
+                "bits": first["bits"], "temperature_k": first["temperature_k"],
+                "power_per_qubit_w": first["power_per_qubit_w"],
+                "wall_plug_factor": factor, "wall_plug_per_qubit_w": first["power_per_qubit_w"] * factor,
                 "area_per_qubit_mm2": first["area_per_qubit_mm2"],
-                "quality": float(np.mean([r[field] for r in rs])), "seeds": len(rs),
+                "quality": ci["mean"], "quality_lo": ci["lo"], "quality_hi": ci["hi"], "n_test": ci["n_test"],
+                "seeds": len(rs), "reference": is_reference(first),
             })
-        pts.sort(key=lambda p: (p["power_per_qubit_w"], -p["quality"], p["label"]))
+        pts.sort(key=lambda p: (p["wall_plug_per_qubit_w"], -p["quality"], p["label"]))
+        design = np.array([not p["reference"] for p in pts])
         q = np.array([p["quality"] for p in pts])
-        for axis in ("power_per_qubit_w", "area_per_qubit_mm2"):
-            mask = pareto_front(np.array([p[axis] for p in pts]), q)
+        for axis, key in (("power", "wall_plug_per_qubit_w"), ("stage_power", "power_per_qubit_w"),
+                          ("area", "area_per_qubit_mm2")):
+            mask = np.zeros(len(pts), dtype=bool)
+            mask[design] = pareto_front(np.array([p[key] for p in pts])[design], q[design])
             for p, m in zip(pts, mask):
-                p[f"pareto_{axis.split('_per')[0]}"] = bool(m)
+                p[f"pareto_{axis}"] = bool(m)
         return name, pts
     return "", []
 
@@ -220,11 +262,13 @@ def profile_table(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     out = []
     for (prof, ov), rs in sorted(by.items(), key=lambda kv: (kv[0][0], kv[1][0]["bits"], kv[0][1])):
         first = rs[0]
-        acc = [r["result.accuracy"] for r in accuracy_records(rs, hardware_only=True)]
+        acc_recs = accuracy_records(rs, hardware_only=True)
+        acc = [r["result.accuracy"] for r in acc_recs]
+        ci = accuracy_interval(acc, _n_test(acc_recs)) if acc else {"lo": None, "hi": None}
         fid = [r["result.fidelity_mean"] for r in rs if r["kind"] == "gates" and isinstance(r.get("result.fidelity_mean"), (int, float))]
         out.append({
             "profile": prof, "overrides": ov,
-            "varying": ", ".join(f"{k.split('.')[-1]}={v}" for k, v in json.loads(first["label_overrides"]).items()
+            "varying": ", ".join(f"{short_key(k)}={v}" for k, v in json.loads(first["label_overrides"]).items()
                                  if k != "dac.bits"),
             "bits": first["bits"], "architecture": first["architecture"],
             "sample_rate_gsps": first["sample_rate_gsps"], "unit_mismatch_sigma": first["unit_mismatch_sigma"],
@@ -232,6 +276,7 @@ def profile_table(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
             "power_per_qubit_w": first["power_per_qubit_w"],
             "area_per_qubit_mm2": first["area_per_qubit_mm2"], "qubits_that_fit": first["qubits_that_fit"],
             "accuracy_mean": float(np.mean(acc)) if acc else None,
+            "accuracy_lo": ci["lo"], "accuracy_hi": ci["hi"],
             "gate_fidelity_mean": float(np.mean(fid)) if fid else None,
             "points": len(rs),
         })

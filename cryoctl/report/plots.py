@@ -20,6 +20,8 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from cryoctl.report.data import accuracy_records, curves, series_label
+from cryoctl.report.stats import accuracy_interval
+from cryoctl.report.summary import series_points, x_field
 
 _DPI = 96
 _COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22",
@@ -138,37 +140,55 @@ def _abstract_curves(recs: list[dict[str, Any]], suffix: dict[str, str]):
     It depends on the bits, seed and task only, so the records of different profiles at the same
     (task, bits, seed) must agree; then one curve per task variant is returned as {label: curve}. If
     they do not agree (e.g. the profiles differ in qubit count) one curve per profile is returned.
+    A curve is {"bits", "mean", "lo", "hi", "n"} with the 95 % interval of
+    :func:`cryoctl.report.stats.accuracy_interval` (seeds and test-set size).
     """
     at: dict[tuple, list[float]] = defaultdict(list)
+    n_test: dict[tuple, set[int]] = defaultdict(set)
     for r in recs:
         at[(suffix[r["key"]], int(r["bits"]), r["seed"])].append(float(r["result.accuracy"]))
+        if isinstance(r.get("result.n_test"), (int, float)):
+            n_test[(suffix[r["key"]], int(r["bits"]))].add(int(r["result.n_test"]))
     shared = all(np.ptp(v) <= 1e-12 for v in at.values())
+
+    def curve(by_bits: dict[int, list[float]], nt: dict[int, set[int]]) -> dict[str, np.ndarray]:
+        bits = sorted(by_bits)
+        cis = [accuracy_interval(by_bits[b], min(nt[b]) if nt.get(b) else None) for b in bits]
+        return {"bits": np.array(bits), "mean": np.array([c["mean"] for c in cis]),
+                "lo": np.array([c["lo"] for c in cis]), "hi": np.array([c["hi"] for c in cis]),
+                "n": np.array([c["n_seeds"] for c in cis])}
+
     out = {}
     if shared:
-        by_variant: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        by_variant: dict[str, dict[int, list[float]]] = defaultdict(lambda: defaultdict(list))
         for (sfx, b, s), v in at.items():
-            by_variant[sfx].append({"bits": b, "profile": "", "overrides": "{}", "y": v[0]})
+            by_variant[sfx][b].append(v[0])
         for sfx in sorted(by_variant):
-            (_, c), = curves(by_variant[sfx], "y").items()
-            out["abstract b-bit quantizer" + (f" · {sfx}" if sfx else "")] = c
+            nt = {b: n_test.get((sfx, b), set()) for b in by_variant[sfx]}
+            out["abstract b-bit quantizer" + (f" · {sfx}" if sfx else "")] = curve(by_variant[sfx], nt)
     else:
-        for key, c in curves(recs, "result.accuracy").items():
-            out[f"abstract b-bit quantizer ({key[-1]})"] = c
+        for (label, _, _), pts in series_points(recs, "result.accuracy", accuracy=True).items():
+            out[f"abstract b-bit quantizer ({label})"] = {
+                "bits": np.array([p["x"] for p in pts]), "mean": np.array([p["mean"] for p in pts]),
+                "lo": np.array([p["lo"] for p in pts]), "hi": np.array([p["hi"] for p in pts]),
+                "n": np.array([p["n_seeds"] for p in pts])}
     return out
 
 
-def accuracy_vs_bits(records: list[dict[str, Any]]) -> bytes | None:
+def accuracy_vs_bits(records: list[dict[str, Any]], margin_pts: float | None = None) -> bytes | None:
     """PNG of :func:`accuracy_figure` (None without accuracy records)."""
-    fig = accuracy_figure(records)
+    fig = accuracy_figure(records, margin_pts)
     return None if fig is None else _png(fig)
 
 
-def accuracy_figure(records: list[dict[str, Any]]) -> Figure | None:
+def accuracy_figure(records: list[dict[str, Any]], margin_pts: float | None = None) -> Figure | None:
     """Elbow curves: test accuracy vs DAC bits, one panel per (task kind, dataset, model ansatz).
 
-    Per profile one curve of the model run on the profile's emulated hardware; the abstract b-bit
-    quantizer (``provider: ideal``, profile-independent) as one black dashed curve; the float model's
-    accuracy (infinite precision, ``result.float_accuracy`` if the task reports it) as a dotted line.
+    Per profile one curve of the model run on the profile's emulated hardware (the ``ideal`` profile grey
+    and dashed: a reference); the abstract b-bit quantizer (``provider: ideal``, profile-independent) as one
+    black dashed curve; the float model's accuracy (infinite precision, ``result.float_accuracy`` if the
+    task reports it) as a dotted line and, with ``margin_pts``, float minus the margin dash-dotted. Error
+    bars: 95 % intervals of :func:`cryoctl.report.stats.accuracy_interval` (seeds and test-set size).
     """
     recs = accuracy_records(records)
     if not recs:
@@ -196,11 +216,24 @@ def accuracy_figure(records: list[dict[str, Any]]) -> Figure | None:
             where = " (emulated hardware)" if r.get("task.provider") == "hardware" else ""
             return prof_part + where + (f" · {sfx[r['key']]}" if sfx[r["key"]] else "")
 
-        # series labels with the panel's own task suffix: re-key so that curves() separates task variants
-        hw = [{**r, "label_task": sfx_hw[r["key"]]} for r in hw]
-        _profile_curves(ax, hw, "result.accuracy", styles, label=hw_label)
+        # one curve per series (profile + varied overrides) and task variant; error bars: 95 % CI
+        first = {r["task"]: r for r in hw}
+        variants: dict[str, int] = defaultdict(int)
+        for (lab, _, task), pts in series_points(hw, "result.accuracy", accuracy=True).items():
+            prof = pts[0]["profile"]
+            st = dict(styles[prof])
+            if variants[prof]:
+                st["linestyle"] = _LINESTYLES[(_LINESTYLES.index(st["linestyle"]) + variants[prof]) % len(_LINESTYLES)]
+            variants[prof] += 1
+            if pts[0]["reference"]:
+                st.update(color="0.45", linestyle="--")
+            m = np.array([p["mean"] for p in pts])
+            yerr = np.array([[p["mean"] - p["lo"] for p in pts], [p["hi"] - p["mean"] for p in pts]])
+            name = hw_label(lab, first[task]) + (" (reference)" if pts[0]["reference"] else "")
+            ax.errorbar([p["x"] for p in pts], m, yerr=np.maximum(yerr, 0.0), capsize=3, label=name, **st)
         for j, (lab, c) in enumerate(_abstract_curves(ab, sfx_ab).items()):
-            ax.errorbar(c["bits"], c["mean"], yerr=np.where(c["n"] > 1, c["std"], 0.0), capsize=3, color="black",
+            ax.errorbar(c["bits"], c["mean"], yerr=np.maximum([c["mean"] - c["lo"], c["hi"] - c["mean"]], 0.0),
+                        capsize=3, color="black",
                         linestyle=_LINESTYLES[1 + j % (len(_LINESTYLES) - 1)], marker="x", markersize=6, lw=1.6,
                         label=lab, zorder=3)
         fl = {}  # float accuracy per (seed, task variant): the same trained model for every profile and bits
@@ -212,9 +245,12 @@ def accuracy_figure(records: list[dict[str, Any]]) -> Figure | None:
             f = np.mean(list(fl.values()))
             ax.axhline(f, color="0.35", linestyle=":", lw=1.5, zorder=1,
                        label=f"float model, infinite precision: {f:.3f} (mean of {len(fl)} trained)")
+            if margin_pts:
+                ax.axhline(f - margin_pts / 100, color="0.35", linestyle="-.", lw=1.2, zorder=1,
+                           label=f"float - {margin_pts:g} pt margin: {f - margin_pts / 100:.3f}")
         _axes_common(ax)
         name = dataset_name(ds) if ds else kind
-        ax.set_ylabel(f"{name} test accuracy (fraction; mean ± std over seeds)")
+        ax.set_ylabel(f"{name} test accuracy (fraction; seed mean, 95% CI)")
         extra = f" [{kind}]" if len(kinds_per[(ds, ansatz)]) > 1 or kind == "qnn_train" else ""
         ax.set_title(f"{name}{', ' + ansatz if ansatz else ''}: test accuracy vs DAC bits{extra}")
     _legend(fig)
@@ -236,7 +272,8 @@ def _amplitude_note(recs: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def _kind_vs_bits(records, kind: str, fields: list[tuple[str, str, bool]], title: str) -> bytes | None:
+def _kind_vs_bits(records, kind: str, fields: list[tuple[str, str, bool]], title: str,
+                  xlabel: str = "DAC bits") -> bytes | None:
     recs = [r for r in records if r["kind"] == kind]
     panels = [(f, lab, log) for f, lab, log in fields if curves(recs, f)]
     if not panels:
@@ -252,6 +289,7 @@ def _kind_vs_bits(records, kind: str, fields: list[tuple[str, str, bool]], title
         ax = fig.add_subplot(1, len(panels), i + 1)
         _profile_curves(ax, recs, f, styles, log=log, label=label)
         _axes_common(ax)
+        ax.set_xlabel(xlabel)
         ax.set_ylabel(lab)
     note = _amplitude_note(recs)
     fig.suptitle(title + (f"\n{note}" if note else ""), fontsize=11)
@@ -338,32 +376,41 @@ def _quality_axis_label(points: list[dict[str, Any]], quality_name: str) -> str:
     return f"{name} (fraction, on the profile's hardware)"
 
 
-def pareto(points: list[dict[str, Any]], quality_name: str, axis: str, profiles=None) -> bytes | None:
-    """PNG of :func:`pareto_figure` (None without points)."""
-    fig = pareto_figure(points, quality_name, axis, profiles)
+def pareto(points: list[dict[str, Any]], quality_name: str, axis: str, profiles=None,
+           references: dict[str, float] | None = None) -> bytes | None:
+    """PNG of :func:`pareto_figure` (None without design points)."""
+    fig = pareto_figure(points, quality_name, axis, profiles, references)
     return None if fig is None else _png(fig)
 
 
-def pareto_figure(points: list[dict[str, Any]], quality_name: str, axis: str, profiles=None) -> Figure | None:
-    """Quality vs power (or area) per qubit, every resolved profile a marker, the Pareto front a line.
+def pareto_figure(points: list[dict[str, Any]], quality_name: str, axis: str, profiles=None,
+                  references: dict[str, float] | None = None) -> Figure | None:
+    """Quality vs wall-plug power (``axis="power"``) or area per qubit, every design a marker with its
+    95 % interval, the Pareto front a step line.
 
-    Only the points on the front are labelled (profile and bits), with staggered offsets, so labels of
-    near-coincident designs do not overprint. ``profiles``: names to assign the styles from (the
-    report's full profile list, so colours match the other figures); default those of ``points``.
+    Points flagged ``reference`` (the ``ideal`` profile) are not designs: they are left out, and
+    ``references`` ({label: quality}) are drawn as horizontal lines instead. Only the points on the
+    front are labelled (profile and bits), with staggered offsets, so labels of near-coincident designs
+    do not overprint. ``profiles``: names to assign the styles from (the report's full profile list, so
+    colours match the other figures); default those of ``points``.
     """
+    points = [p for p in points if not p.get("reference")]
     if not points:
         return None
-    key = {"power": "power_per_qubit_w", "area": "area_per_qubit_mm2"}[axis]
-    xlabel = {"power": "DAC power per qubit (mW)", "area": "DAC area per qubit (mm²)"}[axis]
+    key = {"power": "wall_plug_per_qubit_w", "area": "area_per_qubit_mm2"}[axis]
+    xlabel = {"power": "wall-plug power per qubit (mW; stage dissipation x cryocooler W/W)",
+              "area": "DAC area per qubit (mm²)"}[axis]
     scale = 1e3 if axis == "power" else 1.0
     styles = profile_styles(list(profiles or []) + [p["profile"] for p in points])
-    x = np.array([p[key] for p in points]) * scale
+    x = np.array([p.get(key, p.get("power_per_qubit_w")) for p in points]) * scale
     y = np.array([p["quality"] for p in points])
+    lo = np.array([p.get("quality_lo", p["quality"]) for p in points])
+    hi = np.array([p.get("quality_hi", p["quality"]) for p in points])
     front = np.array([p[f"pareto_{axis}"] for p in points])
     tasks = sorted({p["task"] for p in points})
     # legend names a task variant by its parameters that differ between the plotted tasks
     tdocs = {t: json.loads(t) for t in tasks}
-    tvary = sorted(k for k in {k for d in tdocs.values() for k in d} - {"provider", "engine", "n_noise_draws"}
+    tvary = sorted(k for k in {k for d in tdocs.values() for k in d} - {"provider", "engine", "n_noise_draws", "model_sha"}
                    if len({json.dumps(d.get(k)) for d in tdocs.values()}) > 1)
     task_names = {t: ", ".join(f"{k}={d[k]}" for k in tvary if d.get(k) is not None) for t, d in tdocs.items()}
     fig = Figure(figsize=(10.0, 5.6), layout="constrained", dpi=_DPI)
@@ -378,19 +425,58 @@ def pareto_figure(points: list[dict[str, Any]], quality_name: str, axis: str, pr
             if not sel.any():
                 continue
             lab = prof + (f" · {task_names[task]}" if task_names[task] else "")
-            ax.plot(x[sel], y[sel], linestyle="none", marker=st["marker"], color=st["color"],
-                    markersize=st["markersize"], markeredgewidth=st["markeredgewidth"], alpha=st["alpha"],
-                    markerfacecolor=st["color"] if ti % 2 else "none", label=lab, zorder=2)
+            ax.errorbar(x[sel], y[sel], yerr=np.maximum([y[sel] - lo[sel], hi[sel] - y[sel]], 0.0), linestyle="none",
+                        marker=st["marker"], color=st["color"], markersize=st["markersize"],
+                        markeredgewidth=st["markeredgewidth"], alpha=st["alpha"], elinewidth=0.8, capsize=2,
+                        markerfacecolor=st["color"] if ti % 2 else "none", label=lab, zorder=2)
+    for j, (name, yv) in enumerate(sorted((references or {}).items())):
+        ax.axhline(yv, color="0.45" if "ideal" in name else "0.2", linestyle=["--", ":", "-."][j % 3], lw=1.2,
+                   label=name, zorder=1)
     ax.set_xscale("log")
     ax.set_xlabel(xlabel)
-    ax.set_ylabel(_quality_axis_label(points, quality_name))
+    ax.set_ylabel(_quality_axis_label(points, quality_name) + "; seed mean, 95% CI")
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
-    ax.set_title(f"{quality_name} vs {axis}: only designs on the Pareto front are labelled (profile, DAC bits)")
+    ax.set_title(f"{quality_name} vs {'wall-plug power' if axis == 'power' else axis}: only designs on the Pareto "
+                 "front are labelled (profile, DAC bits)", fontsize=10)
     idx = np.flatnonzero(front)[order]
     _place_labels(fig, ax, x, y, idx, [f"{p['profile']} {p['bits']}b" for p in points],
                   [styles[p["profile"]]["color"] for p in points])
     return fig
+
+
+def metric_vs_bits(records: list[dict[str, Any]], kind: str, fields: list[tuple[str, str, bool]], title: str,
+                   preferred_x: str = "bits") -> bytes | None:
+    """PNG: metrics of task ``kind`` vs its resolution axis (the flux DAC's bits for CZ when those are
+    swept, see :func:`cryoctl.report.summary.x_field`); None without such records."""
+    recs = [r for r in records if r["kind"] == kind]
+    if not recs:
+        return None
+    x = x_field(recs, preferred_x)
+    if x != "bits":  # re-key the curves onto the swept axis; its override is the x axis, not a legend entry
+        recs = [{**r, "bits": r[x], "label_overrides": json.dumps(
+            {k: v for k, v in json.loads(r.get("label_overrides", r["overrides"])).items() if k != "flux.dac.bits"})}
+            for r in recs]
+    return _kind_vs_bits(recs + [r for r in records if r["kind"] != kind], kind, fields, title,
+                         xlabel="flux DAC bits" if x == "flux_bits" else "DAC bits")
+
+
+def cz_vs_bits(records: list[dict[str, Any]]) -> bytes | None:
+    """CZ infidelity, leakage and conditional-phase error vs the flux DAC's bits (when swept)."""
+    return metric_vs_bits(records, "cz", [
+        ("result.cz_infidelity", "CZ 1 - F", True),
+        ("result.cz_leakage", "CZ leakage", True),
+        ("result.cond_phase_error_rad", "conditional-phase error (rad)", True),
+    ], "Two-qubit CZ gate vs flux DAC resolution", preferred_x="flux_bits")
+
+
+def rb_vs_bits(records: list[dict[str, Any]]) -> bytes | None:
+    """Randomized benchmarking: error per Clifford, 1 - F of the Cliffords, leakage per Clifford vs bits."""
+    return metric_vs_bits(records, "rb", [
+        ("result.epc", "error per Clifford (RB fit)", True),
+        ("result.clifford_infidelity", "1 - F of the realized Cliffords", True),
+        ("result.leakage_per_clifford", "leakage per Clifford", True),
+    ], "Randomized benchmarking vs DAC resolution")
 
 
 def _place_labels(fig: Figure, ax, x: np.ndarray, y: np.ndarray, idx: np.ndarray, texts: list[str], colors: list[str],

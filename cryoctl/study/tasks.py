@@ -243,8 +243,50 @@ register_task("gates", _gates, GatesParams, uses_seed=True, version=_gates_versi
                        "angle_error_rms", "angle_error_max", "pi_error_mean"))
 
 
+class CzParams(TaskParams):
+    kind: Literal["cz"] = "cz"
+    engine: Literal[ENGINE_NAMES] = "fast"  # type: ignore[valid-type]
+    #: Flux-DAC noise/jitter draws averaged into each realized CZ (0: noiseless).
+    n_noise_draws: int = Field(8, ge=0, le=4096)
+
+
+def _cz(profile: HardwareProfile, params: dict[str, Any], seed: int | None) -> dict[str, Any]:
+    """The realized flux CZ of every coupled pair (:func:`cryoctl.gates.cz.realize_cz_point`: calibrated
+    through the flux DAC, played with its noise and T1/T2): mean over pairs and worst pair of 1 - F, leakage,
+    |conditional-phase error| and gate time, plus every pair's numbers under ``pairs``."""
+    from cryoctl.gates.cz import realize_cz_point
+
+    if profile.flux is None:
+        raise CryoctlError("the profile has no flux section (flux DAC, tunable qubits); the cz task needs one",
+                           field="flux")
+    if not profile.couplings:
+        raise CryoctlError("the profile has no couplings; the cz task needs a coupled pair", field="couplings")
+    rows = [realize_cz_point(profile, tuple(c.qubits), params["engine"], params["n_noise_draws"], seed or 0).summary()
+            for c in profile.couplings]
+    inf = np.array([r["infidelity"] for r in rows])
+    leak = np.array([r["leakage"] for r in rows])
+    phase = np.abs([r["cond_phase_error_rad"] for r in rows])
+    time_ns = np.array([r["gate_time_ns"] for r in rows])
+    return {
+        "cz_infidelity": float(inf.mean()), "cz_infidelity_max": float(inf.max()),
+        "cz_leakage": float(leak.mean()), "cz_leakage_max": float(leak.max()),
+        "cond_phase_error_rad": float(phase.mean()), "cond_phase_error_max_rad": float(phase.max()),
+        "gate_time_ns": float(time_ns.mean()), "gate_time_max_ns": float(time_ns.max()),
+        "worst_pair": rows[int(np.argmax(inf))]["qubits"],
+        "flux_bits": profile.flux.dac.bits, "engine": params["engine"], "pairs": rows,
+    }
+
+
+register_task("cz", _cz, CzParams, uses_seed=True, version=lambda: f"1+{_gates_version()}",
+              description="realized flux-CZ infidelity, leakage and conditional phase per coupled pair",
+              metrics=("cz_infidelity", "cz_infidelity_max", "cz_leakage", "cz_leakage_max", "cond_phase_error_rad",
+                       "cond_phase_error_max_rad", "gate_time_ns", "gate_time_max_ns"))
+
+
 def _qnn_version() -> str:
-    return f"2+{_gates_version()}"  # 2: executor, codes held, per-channel calibration
+    # 2: executor, codes held, per-channel calibration; 3: realized flux CZ on flux profiles, leakage-preserving
+    # CZ depolarizing
+    return f"3+{_gates_version()}"
 
 
 class _QnnCommon(TaskParams):
@@ -258,6 +300,11 @@ class _QnnCommon(TaskParams):
     #: transmon, the profile's readout errors/shots and CZ error), or the abstract quantizer at the
     #: profile's DAC bits with exact readout and ideal CZ (the QNN papers' model).
     provider: Literal["hardware", "ideal"] = "hardware"
+    #: CZ entangler: ``auto`` = the realized flux CZ (calibrated through the flux DAC) when the profile
+    #: has a flux section and the provider is ``hardware``, else the ideal CZ (with ``qubits.cz_error`` on
+    #: hardware); ``ideal`` / ``realized`` force one (``realized`` with provider ``ideal``: the abstract
+    #: quantizer on the profile's levels with the realized CZ).
+    entangler: Literal["auto", "ideal", "realized"] = "auto"
     engine: Literal["fast", "qutip", "dynamics"] = "fast"
     n_noise_draws: int = Field(8, ge=1, le=4096)
 
@@ -325,17 +372,21 @@ def _prepare_qnn(task: dict[str, Any], base_dir: str, field: str) -> tuple[dict[
 
 
 def _qnn_executor(profile: HardwareProfile, params: dict[str, Any], seed: int | None):
-    """The circuit executor of the task's ``provider``, built once: the profile's gate table with its CZ
-    error and readout, or the b-bit quantizer with exact readout and an ideal CZ (the papers' model)."""
-    from cryoctl.circuit import Executor, IdealCZ, IdealQuantizer, Readout, TableProvider
+    """The circuit executor of the task's ``provider``, built once: the profile's gate table with its
+    entangler (realized flux CZ on a flux profile, else ideal CZ with the CZ error; see QnnInferParams)
+    and readout, or the b-bit quantizer with exact readout and an ideal CZ (the papers' model)."""
+    from cryoctl.circuit import Executor, IdealQuantizer, RealizedCZ, circuit_pairs
+    from cryoctl.qnn import QNNModel, hardware_executor
 
+    circuit = QNNModel(params["ansatz"], profile.qubits.count).circuit
+    choice = params.get("entangler", "auto")
     if params["provider"] == "ideal":
-        return Executor(IdealQuantizer(profile.dac.bits))
-    from cryoctl.gates import load_or_build
-
-    table = load_or_build(profile, params["engine"], seed or 0, n_noise_draws=params["n_noise_draws"])
-    return Executor(TableProvider(table), entangler=IdealCZ.from_profile(profile),
-                    readout=Readout.from_profile(profile))
+        if choice != "realized":
+            return Executor(IdealQuantizer(profile.dac.bits))
+        return Executor(IdealQuantizer(profile.dac.bits, profile.qubits.levels),
+                        entangler=RealizedCZ.from_profile(profile, circuit_pairs(circuit)))
+    return hardware_executor(profile, circuit, entangler=choice, engine=params["engine"], seed=seed or 0,
+                             n_noise_draws=params["n_noise_draws"])
 
 
 def _dataset(profile: HardwareProfile, params: dict[str, Any]):
@@ -380,7 +431,8 @@ def _qnn_infer(profile: HardwareProfile, params: dict[str, Any], seed: int | Non
     executor = _qnn_executor(profile, params, seed)
     res = evaluate(model, model_params(model, angles, doc, executor), ds, executor, rng=np.random.default_rng(seed))
     return {"accuracy": res["accuracy"], "loss": res["loss"], "float_accuracy": float_acc,
-            "bits": profile.dac.bits, "provider": executor.label, "n_test": int(len(ds.y_test))}
+            "bits": profile.dac.bits, "provider": executor.label, "entangler": executor.entangler.label,
+            "n_test": int(len(ds.y_test))}
 
 
 def _qnn_train(profile: HardwareProfile, params: dict[str, Any], seed: int | None) -> dict[str, Any]:
@@ -397,7 +449,8 @@ def _qnn_train(profile: HardwareProfile, params: dict[str, Any], seed: int | Non
     res = train(model, ds, executor, cfg)
     return {"accuracy": res.final["test_acc"], "train_accuracy": res.final["train_acc"], "loss": res.final["loss"],
             "start_accuracy": res.start["test_acc"], "changed_frac": res.final["changed_frac"],
-            "bits": profile.dac.bits, "provider": res.provider_label, "history": res.history}
+            "bits": profile.dac.bits, "provider": res.provider_label, "entangler": executor.entangler.label,
+            "history": res.history}
 
 
 register_task("qnn_infer", _qnn_infer, QnnInferParams, uses_seed=True, version=_qnn_version, prepare=_prepare_qnn,
@@ -405,6 +458,41 @@ register_task("qnn_infer", _qnn_infer, QnnInferParams, uses_seed=True, version=_
 register_task("qnn_train", _qnn_train, QnnTrainParams, uses_seed=True, version=_qnn_version,
               prepare=lambda t, b, f: (_normalise_qnn(t), _resolve_data_dir(_normalise_qnn(t), b)),
               description="train a QNN on the profile's gates", metrics=("accuracy", "loss"))
+
+
+def _rb_default_lengths() -> list[int]:
+    from cryoctl.circuit.rb import DEFAULT_LENGTHS
+
+    return list(DEFAULT_LENGTHS)
+
+
+class RbParams(TaskParams):
+    kind: Literal["rb"] = "rb"
+    qubit: int = Field(0, ge=0)
+    #: Sequence lengths (Cliffords before the inverse); at least 4 distinct (checked by the circuit layer).
+    lengths: list[int] = Field(default_factory=_rb_default_lengths)
+    sequences: int = Field(50, ge=2, le=10_000)
+    engine: Literal[ENGINE_NAMES] = "fast"  # type: ignore[valid-type]
+    n_noise_draws: int = Field(32, ge=1, le=4096)
+
+
+def _rb(profile: HardwareProfile, params: dict[str, Any], seed: int | None) -> dict[str, Any]:
+    """Single-qubit Clifford RB on the profile's gate table (:mod:`cryoctl.circuit.rb`); the seed draws
+    the sequences (and the table's noise, as for ``gates``)."""
+    from cryoctl.circuit.rb import table_rb
+    from cryoctl.gates import load_or_build
+
+    seed = seed or 0
+    if params["qubit"] >= profile.qubits.count:
+        raise CryoctlError(f"qubit {params['qubit']} out of range [0, {profile.qubits.count - 1}]", field="rb.qubit")
+    table = load_or_build(profile, params["engine"], seed, n_noise_draws=params["n_noise_draws"])
+    res = table_rb(table, params["qubit"], params["lengths"], params["sequences"], rng=np.random.default_rng(seed))
+    return {"bits": profile.dac.bits, "qubit": params["qubit"], **res.to_dict()}
+
+
+register_task("rb", _rb, RbParams, uses_seed=True, version=lambda: f"1+{_gates_version()}",
+              description="single-qubit Clifford randomized benchmarking on the profile's gates",
+              metrics=("epc", "epc_err", "leakage_per_clifford", "clifford_infidelity"))
 
 
 class EchoParams(TaskParams):

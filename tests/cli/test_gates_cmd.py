@@ -102,9 +102,9 @@ def test_too_large_a_table_is_refused_before_allocating(tmp_path, monkeypatch, c
     assert main(["gates", "cryo_cmos_6bit", "--bits", "24", "-o", str(tmp_path)]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "Traceback" not in err
-    assert "memory" in err and "348 GB" in err and "24-bit" in err
+    assert "memory" in err and "196 GB" in err and "24-bit" in err
     assert main(["gates", "cryo_cmos_6bit", "--bits", "3..24", "-o", str(tmp_path)]) == 2
-    assert "20-bit" in capsys.readouterr().err  # the first resolution that does not fit, before any build
+    assert "21-bit" in capsys.readouterr().err  # the first resolution that does not fit, before any build
 
 
 def test_plan_note_before_a_long_build(profile_path, monkeypatch):

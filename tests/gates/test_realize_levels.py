@@ -125,3 +125,24 @@ def test_shipped_rfsoc_subset_matches_quadrature():
     lv = realize(drive, codes, "x", plan=solve_plan(p))
     quad = realize(drive, codes, "x", plan=solve_plan(p, method="quadrature"))
     np.testing.assert_allclose(lv, quad, rtol=0, atol=1e-12)
+
+
+def test_per_qubit_parameters_reach_the_levels():
+    """qubits.per_qubit: qubit 1 has its own anharmonicity and a T1 (qubit 0 none): each channel is
+    realized with its own transmon, and the level look-up still equals the per-sample quadrature."""
+    p = _sampled(dac={**NOISY, "bits": 4},
+                 qubits={"count": 2, "per_qubit": [{"index": 1, "anharmonicity_ghz": -0.22, "t1_us": 2.0}]})
+    codes = np.arange(p.dac.code_min, p.dac.code_max + 1)
+    plan = solve_plan(p)
+    assert plan.kind == "channel" and plan.method == "levels"
+    out = []
+    for q in (0, 1):
+        drive = Drive(p, q)
+        lv = realize(drive, codes, "x", plan=plan)
+        np.testing.assert_allclose(lv, realize(drive, codes, "x", plan=solve_plan(p, method="quadrature")),
+                                   rtol=0, atol=2e-13)
+        out.append(lv)
+    # qubit 0 is closed: its noise average is unital (maps 1 to 1); qubit 1 relaxes (not unital)
+    eye = np.eye(3).reshape(-1)
+    assert np.abs(out[0] @ eye - eye).max() < 1e-12
+    assert np.abs(out[1] @ eye - eye).max() > 1e-4

@@ -26,6 +26,8 @@ from cryoctl.profile import (
 )
 
 REQUIRED = ["ideal", "awg_16bit_rt", "rfsoc_14bit", "cryo_cmos_8bit", "cryo_cmos_6bit", "cryo_cmos_4bit"]
+SFQ = ["sfq_ersfq", "sfq_rsfq"]
+FLUX = ["awg_16bit_rt_flux", "cryo_cmos_6bit_flux", "rfsoc_14bit_flux"]
 
 
 def write(path: Path, text: str) -> Path:
@@ -39,7 +41,9 @@ def write(path: Path, text: str) -> Path:
 
 def test_required_profiles_are_shipped_and_bases_are_not_listed():
     names = [p.stem for p in shipped_profiles()]
-    assert sorted(names) == sorted(REQUIRED)  # no SFQ profile: the DAC model cannot represent it
+    assert set(REQUIRED) <= set(names)
+    # the rest are the control-technology variants: SFQ drivers, and XY profiles with a flux line
+    assert sorted(set(names) - set(REQUIRED)) == sorted(SFQ + FLUX)
     assert (SHIPPED_DIR / "_cryo_cmos_base.yaml").is_file()
     assert all(not n.startswith("_") for n in names)
 

@@ -95,13 +95,22 @@ def report(tmp_path_factory):
 def test_report_files_and_tables(report):
     tmp, store, summary = report
     out = tmp / "out"
-    assert all(summary["plots"].values()), summary["plots"]
+    core = [f[0] for f in FIGURES if not f[3]]
+    # the core figures are drawn; the optional CZ / RB panels are absent (the store has no such points)
+    assert sorted(summary["plots"]) == sorted(core) and all(summary["plots"].values()), summary["plots"]
     assert summary["errors"] == 2 and summary["quality"] == "accuracy"
     html = (out / "report.html").read_text()
-    for fid, _, _ in FIGURES:
+    for fid in core:
         assert re.search(rf'<img id="{fid}" alt="[^"]+" src="data:image/png;base64,', html)
-    # self-contained: no external URL anywhere
-    assert not re.search(r'(src|href)\s*=\s*"(https?:)?//', html) and "url(http" not in html
+        assert f'<div id="i{fid}" class="plotly-plot"' in html and f'id="howto-{fid[5:]}"' in html
+        assert (out / f"{fid}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "fig-cz-vs-bits" not in html and "fig-rb-vs-bits" not in html
+    # self-contained: no external URL anywhere outside the embedded plotly.js bundle (which is never fetched)
+    from cryoctl.report.interactive import plotly_js
+
+    page = html.replace(plotly_js(), "")
+    assert html.count("* plotly.js v") == 1
+    assert not re.search(r'(src|href)\s*=\s*"(https?:)?//', page) and "url(http" not in page
     with (out / "points.csv").open() as fh:
         rows = list(csv.DictReader(fh))
     # 2 profiles x 3 bits: 6 cost + 12 gates + 24 accuracy + 4 debug.fail (done where bits != 5)
@@ -113,12 +122,17 @@ def test_report_files_and_tables(report):
         assert float(r["result.accuracy"]) == pytest.approx(expect, rel=1e-12)
     doc = json.loads((out / "report.json").read_text())
     assert len(doc["profiles"]) == 6 and len(doc["error_points"]) == 2
-    # Pareto: 2 profiles x 3 bits x 2 models; the front is non-dominated in power
+    # Pareto: 2 profiles x 3 bits x 2 models; ideal is a reference (on no front), the front is over the
+    # cryo_cmos_6bit designs, non-dominated in wall-plug power (4 K dissipation x 1000 W/W)
     pts = doc["pareto"]
     assert len(pts) == 12
-    p = np.array([q["power_per_qubit_w"] for q in pts])
-    a = np.array([q["quality"] for q in pts])
-    np.testing.assert_array_equal([q["pareto_power"] for q in pts], _brute_pareto(p, a))
+    assert all(q["reference"] == (q["profile"] == "ideal") for q in pts)
+    des = [q for q in pts if not q["reference"]]
+    p = np.array([q["power_per_qubit_w"] * 1000.0 for q in des])
+    np.testing.assert_allclose([q["wall_plug_per_qubit_w"] for q in des], p, rtol=1e-12)
+    a = np.array([q["quality"] for q in des])
+    np.testing.assert_array_equal([q["pareto_power"] for q in des], _brute_pareto(p, a))
+    assert not any(q["pareto_power"] or q["pareto_area"] for q in pts if q["reference"])
     # the profiles table joins cost_report of each resolved profile
     from cryoctl.cost import cost_report
     from cryoctl.profile import load_profile
@@ -156,7 +170,7 @@ def test_cli_report_and_compare(report, tmp_path, capsys):
     _, store, _ = report
     assert main(["report", str(store), "-o", str(tmp_path / "cli"), "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
-    assert out["html"].endswith("report.html") and all(out["plots"].values())
+    assert out["html"].endswith("report.html") and all(out["plots"].values()) and len(out["plots"]) == 6
     assert main(["compare", "cryo_cmos_6bit", "rfsoc_14bit", "--set", "qubits.count=2", "--json"]) == 0
     cmp_ = json.loads(capsys.readouterr().out)["profiles"]
     assert [r["name"] for r in cmp_] == ["cryo_cmos_6bit", "rfsoc_14bit"]
@@ -197,12 +211,14 @@ def test_html_report_renders_in_headless_chromium(report, tmp_path):
     url = (out / "report.html").resolve().as_uri()
     base = [exe, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
             "--disable-component-update", "--disable-sync", "--no-first-run", f"--user-data-dir={tmp_path / 'udd'}"]
-    dom = subprocess.run(base + ["--dump-dom", url], capture_output=True, text=True, timeout=180)
+    dom = subprocess.run(base + ["--virtual-time-budget=20000", "--dump-dom", url], capture_output=True, text=True,
+                         timeout=180)
     assert dom.returncode == 0, dom.stderr[-2000:]
     parser = _Imgs()
     parser.feed(dom.stdout)
-    assert parser.body.get("data-rendered-images") == str(len(FIGURES))
-    for fid, _, _ in FIGURES:  # every plot decoded by the browser, with its real pixel size
+    core = [f[0] for f in FIGURES if not f[3]]
+    assert parser.body.get("data-rendered-images") == str(len(core))
+    for fid in core:  # every plot decoded by the browser, with its real pixel size
         img = parser.imgs[fid]
         assert int(img["data-natural-width"]) > 300 and int(img["data-natural-height"]) > 200, (fid, img)
 
