@@ -210,11 +210,11 @@ def plot_profile(res: dict[str, Any], path: Path) -> Path:
         swept = sorted({r["flux_bits"] for r in rows})
         vals = [[abs(r[key]) if absolute else r[key] for r in rows if r["flux_bits"] == n] for n in swept]
         means[key] = (swept, [float(np.mean(v)) for v in vals])
-        ax.semilogy(swept, np.maximum(means[key][1], 1e-12), "k-", lw=2.2, label="mean over pairs")
+        ax.semilogy(swept, np.maximum(means[key][1], 1e-12), "k-", marker="s", ms=4, lw=2.2, label="mean over pairs")
         ax.set(title=title, xlabel="flux DAC bits", ylabel=ylabel)
     ax = axes[0, 2]
     coh = [float(np.mean([r["coherent_infidelity"] for r in rows if r["flux_bits"] == n])) for n in means["infidelity"][0]]
-    ax.semilogy(means["infidelity"][0], np.maximum(coh, 1e-12), "k--", lw=1.4,
+    ax.semilogy(means["infidelity"][0], np.maximum(coh, 1e-12), "k--", marker="x", lw=1.4,
                 label="mean, calibrated point (noiseless, no T1/T2)")
     ax.axhline(res["floor_infidelity"], color="tab:red", ls=":", lw=1.2,
                label=f"floor {res['floor_infidelity']:.2e}")

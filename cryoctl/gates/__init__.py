@@ -16,14 +16,14 @@ from cryoctl.gates.metrics import (
     rotation,
     table_metrics,
 )
-from cryoctl.gates.realize import get_engine, realize, table_kind, unitary_superop
+from cryoctl.gates.realize import realize, table_kind
 from cryoctl.gates.table import AXES, GateTable, quantize_phase, virtual_z, wrap_angle
 
 __all__ = [
     "AXES", "CODE_VERSION", "Calibration", "GateTable", "angle_error", "average_gate_fidelity",
-    "build_gate_table", "calibrate", "code_metrics", "default_cache_dir", "drag_scan", "get_engine",
+    "build_gate_table", "calibrate", "code_metrics", "default_cache_dir", "drag_scan",
     "leakage", "load_or_build", "load_table", "measured_angles", "pauli_transfer", "qubit_superop",
     "quantize_phase", "rabi_scan", "realize", "realized_angle", "request_grid", "request_metrics",
-    "rotation", "save_table", "table_key", "table_kind", "table_metrics", "unitary_superop", "virtual_z",
+    "rotation", "save_table", "table_key", "table_kind", "table_metrics", "virtual_z",
     "wrap_angle",
 ]

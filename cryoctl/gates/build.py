@@ -29,7 +29,8 @@ from cryoctl.errors import CryoctlError
 from cryoctl.gates.cache import CODE_VERSION, table_key
 from cryoctl.gates.calibration import Calibration, calibrate, measured_angles
 from cryoctl.gates.plan import DEFAULT_NODES, solve_plan
-from cryoctl.gates.realize import get_engine, realize
+from cryoctl.gates.realize import realize
+from cryoctl.physics import get_engine
 from cryoctl.gates.table import AXES, GateTable
 from cryoctl.profile.models import HardwareProfile
 from cryoctl.pulse import Drive

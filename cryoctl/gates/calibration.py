@@ -65,8 +65,8 @@ from cryoctl.conventions import DRIVE_AXES, check_axis, wrap_angle
 from cryoctl.errors import CryoctlError
 from cryoctl.gates.cache import CODE_VERSION, atomic_write, cache_path, calibration_file_name, table_key
 from cryoctl.gates.metrics import average_gate_fidelity, realized_angle
-from cryoctl.gates.realize import get_engine, realize
-from cryoctl.physics import SystemModel
+from cryoctl.gates.realize import realize
+from cryoctl.physics import SystemModel, get_engine
 from cryoctl.profile.models import HardwareProfile
 from cryoctl.pulse import Drive
 

@@ -607,15 +607,20 @@ def cz_chevron(pair: CzPair, calibration: CzCalibration, window_mhz: float = 60.
     """A chevron around a calibrated CZ: conditional phase and leakage vs amplitude code and pulse duration.
 
     Amplitude codes calibration.amplitude_code + k * stride (|k| <= ``points``, stride so that the scan spans
-    +-``window_mhz`` of detuning of the fluxed qubit), durations from the shortest valid pulse (2 rise + 1
-    samples) to twice the calibrated one (``n_durations`` values), all in one slot (longest + buffer); one
-    batched engine call. Rows of the result are durations, columns amplitude codes."""
+    +-``window_mhz`` of detuning of the fluxed qubit); durations n_cal + j * step from the shortest valid pulse
+    (2 rise + 1 samples) to twice the calibrated one n_cal (about ``n_durations`` values, n_cal among them;
+    an even step for net-zero pulses, whose odd lengths idle one sample at the sweet spot mid-pulse and so
+    add ~2 pi (f_idle - f_int) dt to the |20> phase: another gate family); all in one slot (longest +
+    buffer), one batched engine call. Rows of the result are durations, columns amplitude codes."""
     dac = pair.drive.dac
     points = max(1, int(points))
     stride = max(1, int(round(window_mhz / max(pair.mhz_per_code(calibration.amplitude_code), 1e-12) / points)))
     amps = np.clip(calibration.amplitude_code + stride * np.arange(-points, points + 1), 1, dac.code_max)
-    lo = 2 * pair.rise_samples + 1
-    durations = np.unique(np.linspace(lo, max(lo + 1, 2 * calibration.n_samples), int(n_durations)).round().astype(np.int64))
+    lo, n_cal = 2 * pair.rise_samples + 1, calibration.n_samples
+    step = max(1, int(round((2 * n_cal - lo) / max(1, int(n_durations) - 1))))
+    if pair.shape == "net_zero" and step % 2:
+        step += 1
+    durations = n_cal + step * np.arange(-((n_cal - lo) // step), n_cal // step + 1)
     grid = np.broadcast_to(amps[None, :], (len(durations), len(amps)))
     slot = int(durations.max()) + pair.buffer_samples
     m = pair.metrics(pair.realize(pair.codes(grid, durations[:, None], slot), engine))

@@ -119,29 +119,21 @@ from cryoctl.gates.plan import (
     table_kind,
 )
 from cryoctl.physics import SystemModel
-from cryoctl.physics import get_engine as _physics_engine
+from cryoctl.physics import get_engine
 from cryoctl.physics.fast import time_ordered_product
 from cryoctl.physics.lindblad import hermitian_basis
 from cryoctl.pulse import Drive
 
 __all__ = [
-    "DEFAULT_NODES", "gauss_hermite", "get_engine", "has_decoherence", "realize", "realize_levels",
-    "realize_montecarlo", "realize_pulses", "realize_quadrature", "table_kind", "unitary_superop",
+    "DEFAULT_NODES", "gauss_hermite", "has_decoherence", "realize", "realize_levels",
+    "realize_montecarlo", "realize_pulses", "realize_quadrature", "table_kind",
 ]
 
-unitary_superop = kron_conj  # the gates layer's name for conventions.kron_conj
 # pair-key space up to which distinct level pairs are found with a dense mask (else by sorting)
 _MASK_PAIRS = 1 << 24
 # threads composing chunks of codes (each chunk is computed the same way whatever the count: results
 # do not depend on it)
 _WORKERS = max(1, min(4, os.cpu_count() or 1))
-
-
-def get_engine(engine: Any = "fast") -> Any:
-    """An engine instance: ``engine`` itself if it is one, else :func:`cryoctl.physics.get_engine`."""
-    if hasattr(engine, "propagate") and hasattr(engine, "channel"):
-        return engine
-    return _physics_engine(engine)
 
 
 def gauss_hermite(n_nodes: int) -> tuple[np.ndarray, np.ndarray]:

@@ -152,9 +152,10 @@ assert tuple(ENGINES) == ENGINE_NAMES
 def get_engine(name: str, **options) -> Engine:
     """The engine called ``name`` (one of :data:`cryoctl.conventions.ENGINE_NAMES`); options go to its constructor.
 
-    An :class:`Engine` instance is returned as is (so callers may pass either).
+    An engine instance (an :class:`Engine`, or any object with ``propagate`` and ``channel`` methods, e.g.
+    an instrumented one) is returned as is, so callers may pass either.
     """
-    if isinstance(name, Engine):
+    if isinstance(name, Engine) or (callable(getattr(name, "propagate", None)) and callable(getattr(name, "channel", None))):
         return name
     cls = ENGINES.get(str(name).strip().lower()) if isinstance(name, str) else None
     if cls is None:

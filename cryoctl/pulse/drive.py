@@ -41,8 +41,6 @@ quantized, multi-level hardware is the job of calibration (:mod:`cryoctl.gates.c
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
 from cryoctl.conventions import DRIVE_AXES, check_axis
@@ -76,23 +74,6 @@ def filter_tail_samples(profile: HardwareProfile) -> int:
     if f is None:
         return 0
     return int(np.ceil(f.order / (f.cutoff_ghz * profile.dac.dt_ns)))
-
-
-@dataclass(frozen=True)
-class Waveform:
-    """One played pulse (batched over leading axes): DAC codes, static volts and Rabi rates per channel.
-
-    ``codes_i``/``codes_q`` are the per-sample DAC codes in ``sampled`` mode and the (broadcast)
-    amplitude code in ``scaled`` mode. ``omega_i``/``omega_q`` are on the simulation grid ``dt_ns``.
-    """
-
-    codes_i: np.ndarray
-    codes_q: np.ndarray
-    volts_i: np.ndarray
-    volts_q: np.ndarray
-    omega_i: np.ndarray
-    omega_q: np.ndarray
-    dt_ns: float
 
 
 class Drive:
@@ -180,21 +161,3 @@ class Drive:
         """
         sig = self.signals(*self.volts(codes, axis, beta, rng))
         return sig["xy_i"], sig["xy_q"]
-
-    def waveform(
-        self, codes: np.ndarray, axis: str, beta: float = 0.0, rng: np.random.Generator | None = None
-    ) -> Waveform:
-        """Everything about one (batch of) played pulse(s): codes, volts, Rabi rates."""
-        codes = self.dac_i.check_codes(codes)
-        if self.mode == "sampled":
-            ci, cq = self.channel_codes(codes, axis, beta)
-        else:
-            ci = cq = np.broadcast_to(codes[..., None], (*codes.shape, self.n_samples))
-        v_i, v_q = self.static_volts(codes, axis, beta)
-        w_i, w_q = self.omegas(codes, axis, beta, rng)
-        return Waveform(ci, cq, v_i, v_q, w_i, w_q, self.dt_sim_ns)
-
-    def dynamic(self) -> bool:
-        """True when the DAC adds noise or jitter (then the realized gate is random per shot)."""
-        spec = self.profile.dac
-        return spec.noise_v_per_sqrt_hz > 0.0 or spec.jitter_rms_ps > 0.0

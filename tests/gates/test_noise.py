@@ -6,7 +6,9 @@ import pytest
 
 from cryoctl.dac import Dac
 from cryoctl.errors import CryoctlError
-from cryoctl.gates import average_gate_fidelity, build_gate_table, calibrate, get_engine, realize, unitary_superop
+from cryoctl.gates import average_gate_fidelity, build_gate_table, calibrate, realize
+from cryoctl.conventions import kron_conj
+from cryoctl.physics import get_engine
 from cryoctl.gates.plan import solve_plan
 from cryoctl.physics import SystemModel
 from cryoctl.profile import load_profile, validate_profile
@@ -31,7 +33,7 @@ def _monte_carlo(drive, codes, beta, n, seed, lindblad=False):
     if lindblad:
         s = eng.channel(model, sig, drive.dt_sim_ns)
     else:
-        s = unitary_superop(eng.propagate(model.closed(), sig, drive.dt_sim_ns))
+        s = kron_conj(eng.propagate(model.closed(), sig, drive.dt_sim_ns))
     return s.mean(axis=0), s.std(axis=0) / np.sqrt(n), s
 
 
@@ -56,7 +58,7 @@ def test_quadrature_matches_monte_carlo_within_standard_error(levels, oversampli
     assert np.sqrt(np.mean(z**2)) < 1.3  # |complex error| / (complex std of the mean): ~1 when unbiased
     # the matrix elements move at first order in the noise, the loss of process fidelity to the static
     # gate at second order: there the averaging is visible far above the Monte Carlo error
-    static = unitary_superop(realize(drive, codes, "x", beta))  # no plan: the static closed pulse
+    static = kron_conj(realize(drive, codes, "x", beta))  # no plan: the static closed pulse
     loss_draws = 1 - _process_fidelity(draws, static)
     loss_se = loss_draws.std(axis=0) / np.sqrt(loss_draws.shape[0])
     loss = 1 - _process_fidelity(quad, static)
@@ -83,7 +85,7 @@ def test_shared_clock_jitter_correlates_i_and_q():
     v_i, v_q = drive.static_volts(np.broadcast_to(codes, (2000, codes.size)), "x", beta)
     v_i, v_q = drive.dac_i.perturb(v_i, rng), drive.dac_q.perturb(v_q, rng)  # independent clocks
     model = SystemModel.from_profile(p, 0).closed()
-    indep = unitary_superop(get_engine("fast").propagate(model, drive.signals(v_i, v_q), drive.dt_sim_ns)).mean(axis=0)
+    indep = kron_conj(get_engine("fast").propagate(model, drive.signals(v_i, v_q), drive.dt_sim_ns)).mean(axis=0)
     assert np.max(np.abs(quad - indep)[se > 1e-9] / se[se > 1e-9]) > 6.0
 
 
@@ -150,7 +152,7 @@ def test_zero_noise_limit_is_the_unitary_table():
     codes = np.arange(p.dac.code_min, p.dac.code_max + 1)
     chan = realize(drive, codes, "x", 0.5, plan=plan)
     u = realize(drive, codes, "x", 0.5)
-    np.testing.assert_allclose(chan, unitary_superop(u), rtol=0, atol=1e-13)
+    np.testing.assert_allclose(chan, kron_conj(u), rtol=0, atol=1e-13)
 
 
 def test_reconstruction_filter_falls_back_to_monte_carlo():
@@ -183,5 +185,5 @@ def test_monte_carlo_noise_x_decoherence_factorization_still_matches_its_exact_m
     fact = realize(drive, codes, "y", rng=np.random.default_rng(2), plan=solve_plan(p, n_draws=16))
     exact = realize(drive, codes, "y", rng=np.random.default_rng(2), plan=solve_plan(p, n_draws=16, exact=True))
     static = realize(drive, codes, "y")
-    assert np.abs(exact - unitary_superop(static)).max() > 1e-3  # T1/T2 and noise are visible
+    assert np.abs(exact - kron_conj(static)).max() > 1e-3  # T1/T2 and noise are visible
     np.testing.assert_allclose(fact, exact, rtol=0, atol=1e-4)

@@ -216,7 +216,7 @@ def test_channel_chunking_does_not_change_results(monkeypatch):
     assert np.abs(chunked - whole).max() <= 1e-14
 
 
-def test_kron_conj_is_the_unitary_superoperator():
+def test_kron_conj_is_the_kron_conjerator():
     """Row-major: vec(U rho U') = kron(U, U*) vec(rho), batched over leading axes."""
     rng = np.random.default_rng(13)
     u = np.linalg.qr(rng.standard_normal((2, 3, 3)) + 1j * rng.standard_normal((2, 3, 3)))[0]
