@@ -303,8 +303,31 @@ def gates(
     stem = re.sub(r"[^\w.-]+", "_", res["profile"])
     res["png"] = str(plot_sweep(res, Path(out) / f"{stem}_gates.png").resolve())
     res.pop("_curves")
+    res["cz"] = cz_rows(base, engine, seed)
     if json_:
         print_json(res)
     else:
         console.print(_table(res))
+        if res["cz"]:
+            console.print(_cz_table(res["cz"], base))
         console.print(f"plot: {res['png']}")
+
+
+def cz_rows(profile: HardwareProfile, engine: str, seed: int) -> list[dict[str, Any]]:
+    """The realized CZ of every coupled pair at the profile's own flux-DAC resolution (empty without a
+    flux section): the two-qubit row of the gate summary (``cryoctl cz`` sweeps the flux bits)."""
+    if profile.flux is None or not profile.couplings:
+        return []
+    from cryoctl.gates.cz import realize_cz_point
+
+    return [realize_cz_point(profile, tuple(c.qubits), engine=engine, seed=seed).summary() for c in profile.couplings]
+
+
+def _cz_table(rows: list[dict[str, Any]], profile: HardwareProfile) -> Table:
+    t = Table(title=f"Two-qubit gates: CZ through the {profile.flux.dac.bits}-bit flux DAC", title_justify="left")
+    for col in ("pair", "gate ns", "1 - F", "leakage", "cond. phase err mrad", "MHz/code"):
+        t.add_column(col, justify="right")
+    for r in rows:
+        t.add_row(f"{r['qubits'][0]}-{r['qubits'][1]}", f"{r['gate_time_ns']:.0f}", f"{r['infidelity']:.2e}",
+                  f"{r['leakage']:.2e}", _mrad(r["cond_phase_error_rad"]), f"{r['mhz_per_code']:.2f}")
+    return t

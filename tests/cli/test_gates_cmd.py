@@ -188,3 +188,24 @@ def test_plot_shows_three_widths_and_the_floor(profile_path, tmp_path, monkeypat
     assert [ln.get_label() for ln in code_ax.get_lines() if "bit" in ln.get_label()] == ["2 bit", "4 bit", "5 bit"]
     assert "nominal = code x pi / pi_code" in code_ax.get_title()
     assert "nearest measured angle" in rms_ax.get_title()
+
+
+def test_flux_profile_adds_the_cz_rows(tmp_path, monkeypatch, capsys):
+    """A profile with a flux line and couplings gets its two-qubit row: the realized CZ of every coupled pair."""
+    from cryoctl.gates.cz import realize_cz_point
+
+    monkeypatch.setenv("CRYOCTL_CACHE", str(tmp_path / "cache"))
+    flux = ("flux={dac: {bits: 14}, full_scale_phi0: 0.25, qubits: [{index: 0, f_max_ghz: 6.0}, "
+            "{index: 1, f_max_ghz: 5.0, asymmetry: 1.0}]}")
+    sets = ["qubits.count=2", "couplings=[{qubits: [0, 1], j_mhz: 10.0}]", flux]
+    args = ["gates", "ideal", "--bits", "4", "-o", str(tmp_path), *sum((["--set", s] for s in sets), [])]
+    capsys.readouterr()
+    assert main([*args, "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)["cz"]
+    want = realize_cz_point(load_profile("ideal", sets), (0, 1)).summary()
+    assert [r["qubits"] for r in rows] == [[0, 1]]
+    assert rows[0]["infidelity"] == pytest.approx(want["infidelity"], abs=1e-12) and rows[0]["infidelity"] < 1e-3
+    assert main(args) == 0
+    assert "Two-qubit gates: CZ through the 14-bit flux DAC" in capsys.readouterr().out
+    assert main(["gates", "ideal", "--bits", "4", "-o", str(tmp_path), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["cz"] == []  # no flux line: no two-qubit row
