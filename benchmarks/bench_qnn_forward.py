@@ -1,27 +1,43 @@
-"""Forward throughput and parameter-shift gradient time of `compact16` from gate tables.
+"""Forward throughput and gradient time of `compact16`: exact gate tables and emulated noisy hardware.
 
 Reference (same process): a plain numpy statevector simulation of the same circuit on 2-level
 qubits with ideal gates, written the way PennyLane's default.qubit applies gates: one einsum per
 gate with the (batched) 2x2 matrix on the state tensor (B, 2, 2, 2, 2), CZ as a +-1 diagonal,
 <Z_q> from |psi|^2. Its gradient: one forward per parameter-shift set (2 m + 1 = 33 sets).
 
-Ours: an Executor on a TableProvider (parameters held as codes; data angles -> codes by the table's
-calibration -> GateTable lookups) at 2 and 3 levels: Executor.expect, and Executor.shift_jacobian
-(all 33 sets in one batched call).
-Ratios are ours / reference (median of repeats). Target: 3-level forward <= 3.5x the reference.
+1. Exact tables: an Executor on a TableProvider (parameters held as codes; data angles -> codes by the
+   table's calibration -> GateTable lookups) at 2 and 3 levels: Executor.expect, and
+   Executor.shift_jacobian (all 33 sets in one batched call). Target: 3-level forward <= 3.5x.
+2. Noisy hardware (``--profile``, default cryo_cmos_6bit: channel tables with T1/T2 and DAC noise,
+   d = 3, depolarizing CZ error, exact readout): the full gradient of compact16 over a batch, by the
+   density-matrix shift path (33 density-matrix runs: the reference path, the "before") and by the
+   Liouville-space adjoint (one forward + one backward sweep: Executor.density_vjp, the "after"),
+   checked to agree to 1e-10 first. Target: adjoint gradient <= 10x the reference gradient.
+3. Training (``--epochs``, default 30, the CLI's defaults: iris, compact16, float trainer, Adam 0.05,
+   batch 16, seed 0): ``train`` on the profile's hardware executor (what ``cryoctl train --quantizer
+   profile`` builds) vs the same run on exact 2-level gates (what ``cryoctl train`` builds for the float
+   trainer), in process (the training loop alone), and as the two ``cryoctl train`` commands end to
+   end (what the issue measured: 140-180 s against 5 s). Target: the commands within 3x. Wall-clock
+   and CPU time (process, resp. children) are printed: on a shared machine the CPU ratio is the robust
+   one. The loop alone stays ~12x: a d = 3 density matrix is 6561 entries against 16 amplitudes.
 
-    .venv/bin/python benchmarks/bench_qnn_forward.py [--batch 256] [--repeats 15]
+Ratios are ours / reference (median of repeats, all measured in this run).
+
+    .venv/bin/python benchmarks/bench_qnn_forward.py [--batch 256] [--repeats 15] [--no-shift] [--no-cli]
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import subprocess
+import sys
 import time
 
 import numpy as np
 
-from cryoctl.circuit import Executor, TableProvider, exact_table
-from cryoctl.qnn import build_circuit
+from cryoctl.circuit import ExactProvider, Executor, Readout, TableProvider, exact_table
+from cryoctl.qnn import QNNModel, TrainConfig, build_circuit, hardware_executor, load_dataset, train
 
 N = 4
 
@@ -85,11 +101,93 @@ def median_time(fn, repeats):
     return float(np.median(ts))
 
 
+def timed(fn):
+    """(result, wall s, process CPU s) of one call."""
+    w, c = time.perf_counter(), time.process_time()
+    out = fn()
+    return out, time.perf_counter() - w, time.process_time() - c
+
+
+def hardware_gradient(args, t_ref_grad) -> bool:
+    """Section 2 (module docstring): shift path vs Liouville adjoint on the profile's channel tables."""
+    from cryoctl.profile import load_profile
+
+    prof = load_profile(args.profile)
+    circuit = build_circuit("compact16", N)
+    ex = hardware_executor(prof, circuit, readout=Readout())  # exact expectations: both paths exact
+    rng = np.random.default_rng(1)
+    x = rng.uniform(0, np.pi, (args.batch, N))
+    codes = ex.encode_params(circuit, rng.uniform(-np.pi, np.pi, circuit.n_params))
+    w = rng.normal(size=(args.batch, N))
+    print(f"\nhardware {args.profile}: {ex.provider.kind} tables, d = {ex.provider.levels}, "
+          f"entangler {ex.entangler.label}, {ex.mode} execution, batch {args.batch}")
+    if args.no_shift:  # the agreement check on a small batch only
+        _, jac = ex.shift_jacobian(circuit, x[:8], codes)
+        g_shift = np.einsum("mbn,bn->m", jac, w[:8])
+        g_adj = ex.density_vjp(circuit, x[:8], codes, w[None, :8])[1][0]
+    else:
+        (_, jac), t_shift, c_shift = timed(lambda: ex.shift_jacobian(circuit, x, codes))
+        g_shift = np.einsum("mbn,bn->m", jac, w)
+        g_adj = ex.density_vjp(circuit, x, codes, w[None])[1][0]
+        print(f"  density-matrix shift path (33 sets, the reference path): {t_shift:.2f} s "
+              f"(cpu {c_shift:.2f} s), ratio {t_shift / t_ref_grad:.0f}x")
+    err = float(np.abs(g_shift - g_adj).max())
+    assert err < 1e-10, err
+    t_adj = median_time(lambda: ex.density_vjp(circuit, x, codes, w[None]), args.grad_repeats)
+    ok = t_adj / t_ref_grad <= 10
+    print(f"  Liouville adjoint (1 forward + 1 backward): {t_adj:.3f} s, ratio {t_adj / t_ref_grad:.1f}x "
+          f"(|adjoint - shift| = {err:.1e}); target <= 10x: {'PASS' if ok else 'FAIL'}")
+    return ok
+
+
+def training(args) -> bool:
+    """Section 3 (module docstring): the CLI's default training run, hardware vs exact 2-level gates."""
+    from cryoctl.profile import load_profile
+
+    ds = load_dataset("iris", seed=0)
+    model = QNNModel("compact16", N, ds.n_classes, 5.0)
+    cfg = TrainConfig(epochs=args.epochs, seed=0)
+    prof = load_profile(args.profile)
+    hw = hardware_executor(prof, model.circuit)  # the profile's readout (assignment errors), as the CLI
+    ideal = Executor(ExactProvider(2))
+    r_i, w_i, c_i = timed(lambda: train(model, ds, ideal, cfg))
+    r_h, w_h, c_h = timed(lambda: train(model, ds, hw, cfg))
+    print(f"\ntrain iris/compact16/float, {args.epochs} epochs: exact 2-level {w_i:.2f} s wall, {c_i:.2f} s cpu "
+          f"(loss {r_i.start['loss']:.3f} -> {r_i.final['loss']:.3f}); hardware {args.profile} {w_h:.2f} s wall, "
+          f"{c_h:.2f} s cpu (loss {r_h.start['loss']:.3f} -> {r_h.final['loss']:.3f})")
+    print(f"  training loop only (no start-up): ratio hardware / exact: wall {w_h / w_i:.1f}x, cpu {c_h / c_i:.1f}x "
+          "(d = 3 density matrices, 6561 entries per sample, against 16 amplitudes)")
+    ok = True
+    if not args.no_cli:  # the issue's measurement: the two `cryoctl train` commands
+        exe = os.path.join(os.path.dirname(sys.executable), "cryoctl")
+        base = [exe, "train", "--epochs", str(args.epochs), "--json"]
+        times = {}
+        for name, extra in (("exact", []), ("hardware", ["--quantizer", "profile", "--profile", args.profile])):
+            before = os.times()
+            t = time.perf_counter()
+            subprocess.run(base + extra, check=True, stdout=subprocess.DEVNULL)
+            after = os.times()
+            times[name] = (time.perf_counter() - t, (after.children_user + after.children_system)
+                           - (before.children_user + before.children_system))
+        (we, ce), (wh, ch) = times["exact"], times["hardware"]
+        ok = ch / ce <= 3
+        print(f"  `cryoctl train` end to end: exact {we:.1f} s wall / {ce:.1f} s cpu, hardware {wh:.1f} s wall / "
+              f"{ch:.1f} s cpu: ratio wall {wh / we:.1f}x, cpu {ch / ce:.1f}x; target <= 3x (cpu): "
+              f"{'PASS' if ok else 'FAIL'}")
+    return ok
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--batch", type=int, default=256)
     ap.add_argument("--repeats", type=int, default=15)
+    ap.add_argument("--grad-repeats", type=int, default=3)
     ap.add_argument("--bits", type=int, default=8)
+    ap.add_argument("--profile", default="cryo_cmos_6bit")
+    ap.add_argument("--epochs", type=int, default=30)
+    ap.add_argument("--no-shift", action="store_true", help="skip timing the slow density-matrix shift path")
+    ap.add_argument("--no-cli", action="store_true", help="skip timing the two `cryoctl train` commands")
+    ap.add_argument("--skip-train", action="store_true")
     args = ap.parse_args()
     rng = np.random.default_rng(0)
     x = rng.uniform(0, np.pi, (args.batch, N))
@@ -117,6 +215,9 @@ def main() -> int:
         if d == 3:
             ok = t_f / t_ref <= 3.5
             print(f"target: 3-level forward <= 3.5x reference: {'PASS' if ok else 'FAIL'}")
+    ok = hardware_gradient(args, t_ref_grad) and ok
+    if not args.skip_train:
+        ok = training(args) and ok
     return 0 if ok else 1
 
 

@@ -17,7 +17,7 @@ from cryoctl.errors import CryoctlError
 
 DRIVE_AXES = ("x", "y")
 ROTATION_AXES = ("x", "y", "z")
-ENGINE_NAMES = ("fast", "qutip", "dynamics")
+ENGINE_NAMES = ("fast", "qutip", "dynamics", "jax")
 CHANNEL_ROLES = ("xy_i", "xy_q", "flux", "sfq")
 
 

@@ -14,7 +14,12 @@ Three providers:
 - :class:`IdealQuantizer`: the abstract b-bit angle quantizer of the QNN literature. Code
   c = round(wrap(theta) / step) on the grid step = 2 pi / 2^b, kept in [-2^(b-1), 2^(b-1) - 1]
   modulo 2^b (the +pi end wraps to -pi), realizes the exact rotation of c * step. All three axes
-  (RX, RY, RZ) share that grid.
+  (RX, RY, RZ) share that grid. The switch ``quantize_inputs`` says what the grid applies to:
+  ``False`` (default, the papers' model) quantizes the trainable parameters only, and the
+  data-encoding angles are played exactly (``encode`` returns them as float angles, ``ops`` of
+  float values is the exact rotation); ``True`` also rounds every data-encoding angle to the grid,
+  as real hardware does (:class:`TableProvider` always does). Trainable parameters are codes in
+  both modes (``encode_params``), and float parameters are refused by the executor.
 - :class:`TableProvider`: hardware-realized gates of a :class:`~cryoctl.gates.table.GateTable`. Drive
   (x/y) codes are DAC amplitude codes of one channel (qubit q, axis a); ``encode`` asks the table's
   one :class:`~cryoctl.gates.calibration.Calibration` for the code whose MEASURED angle is nearest
@@ -123,11 +128,19 @@ class ExactProvider:
 
 @dataclass(frozen=True)
 class IdealQuantizer(SignedCodes, _Channels):
-    """Abstract b-bit angle quantizer: step 2 pi / 2^b, codes in [-2^(b-1), 2^(b-1) - 1] (mod 2^b)."""
+    """Abstract b-bit angle quantizer: step 2 pi / 2^b, codes in [-2^(b-1), 2^(b-1) - 1] (mod 2^b).
+
+    ``quantize_inputs``: ``False`` (default; the QNN papers) rounds only the trainable parameters, the
+    data-encoding angles are exact rotations; ``True`` rounds the data-encoding angles too (what
+    hardware does: one DAC plays every rotation). Values of the data path: ``encode`` gives codes
+    (``True``) or the float angles themselves (``False``); ``ops``/``angle`` take integer codes, and
+    float angles only when inputs are not quantized.
+    """
 
     bits: int
     levels: int = 2
     kind: str = "unitary"
+    quantize_inputs: bool = False
     quantized = True
     qubit_independent = True
     supports_adjoint = True  # exact rotations at the grid angles c * step
@@ -135,25 +148,47 @@ class IdealQuantizer(SignedCodes, _Channels):
     def __post_init__(self):
         if not isinstance(self.bits, (int, np.integer)) or not 1 <= self.bits <= 30:
             raise CryoctlError(f"expected an integer number of bits in 1..30, got {self.bits!r}", field="bits")
+        if not isinstance(self.quantize_inputs, (bool, np.bool_)):
+            raise CryoctlError(f"expected true or false, got {self.quantize_inputs!r}", field="quantize_inputs")
 
     @property
     def label(self) -> str:
-        return f"ideal{self.bits}"
+        return f"ideal{self.bits}" + ("+x" if self.quantize_inputs else "")
 
     def step(self, axis: str = "x", qubit: int = 0) -> float:
         """One grid for every axis: the abstract quantizer of the QNN papers quantizes RZ like RX/RY."""
         check_axis(axis, ROTATION_AXES)
         return 2 * np.pi / 2**self.bits
 
-    def encode(self, axis: str, qubit: int, angles) -> np.ndarray:
+    def code_for(self, axis: str, qubit: int, angles) -> np.ndarray:
+        """The code of requested angles, c = round(wrap(theta) / step) modulo 2^b (both modes)."""
         # round(pi - eps) may give +2^(b-1): the same rotation as -2^(b-1)
         return _modular(np.round(wrap_angle(angles) / self.step(axis)), self.bits)
+
+    def encode(self, axis: str, qubit: int, angles) -> np.ndarray:
+        """Data path: codes when inputs are quantized, else the exact float angles."""
+        if self.quantize_inputs:
+            return self.code_for(axis, qubit, angles)
+        check_axis(axis, ROTATION_AXES)
+        return np.asarray(angles, dtype=float)
+
+    def encode_params(self, angles, axes, qubits=None) -> np.ndarray:
+        """Trainable parameters are always codes."""
+        return self._per_channel(self.code_for, angles, axes, qubits, np.int64)
+
+    def _values(self, values) -> tuple[np.ndarray, bool]:
+        """(values, are they codes): floats pass only as exact data angles (inputs not quantized)."""
+        values = np.asarray(values)
+        if values.size and not np.issubdtype(values.dtype, np.integer) and not self.quantize_inputs:
+            return values.astype(float), False
+        return _check_codes(values), True
 
     def wrap(self, axis: str, qubit: int, codes) -> np.ndarray:
         return _modular(_check_codes(codes), self.bits)
 
     def angle(self, axis: str, qubit: int, codes) -> np.ndarray:
-        return _check_codes(codes) * self.step(axis)
+        values, are_codes = self._values(codes)
+        return values * self.step(axis) if are_codes else values
 
     def ops(self, axis: str, qubit: int, codes) -> np.ndarray:
         return rotation(axis, self.angle(axis, qubit, codes), self.levels)

@@ -160,7 +160,7 @@ def _root() -> None:
 
 
 # The command modules, each registering its commands on `app` when imported (lazily, see above).
-_COMMAND_MODULES = ["profile_cmd", "dac_cmd", "gates_cmd", "qnn_cmd", "study_cmd", "cache_cmd", "rb_cmd", "cz_cmd"]
+_COMMAND_MODULES = ["profile_cmd", "dac_cmd", "gates_cmd", "qnn_cmd", "study_cmd", "cache_cmd", "rb_cmd", "cz_cmd", "sfq_cmd"]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -58,7 +58,14 @@ def cost_report(profile: HardwareProfile, inl_yield: float = DEFAULT_INL_YIELD) 
     Area basis: ``dac.unit_mismatch_sigma`` when it is > 0 (the same sigma that draws the chip's
     INL/DNL), else the sigma_u that meets ``inl_yield`` (``area_basis`` says which). With a measured
     INL table the mismatch sigma is unknown and the yield basis is used too.
+
+    An SFQ-controlled profile (``profile.sfq`` set; its ``dac`` is a placeholder) gets the SFQ driver's
+    report instead (:func:`cryoctl.cost.sfq.sfq_cost_report`: the same power keys, ``control`` = "sfq").
     """
+    if profile.sfq is not None:  # SFQ control: the driver's power in the same keys (cryoctl.cost.sfq)
+        from cryoctl.cost.sfq import sfq_cost_report
+
+        return sfq_cost_report(profile)
     dac, cost = profile.dac, profile.cost
     bits, fs = dac.bits, dac.sample_rate_gsps
     flux = flux_cost(profile, inl_yield)

@@ -15,6 +15,15 @@ with n_tick the junctions switching per clock tick (clock tree, memory read-out,
 Qubits that fit: floor(stage_budget_w / P_qubit) with the stage budget of ``profile.cost`` (CostSpec,
 ~1.5 W at 4 K). :func:`sfq_cost_report` puts the CMOS DAC figures of a reference profile beside it
 (:func:`cryoctl.cost.model.cost_report`: power per qubit and qubits that fit).
+
+:func:`cryoctl.cost.model.cost_report` of an SFQ profile (``profile.sfq`` set) is this report, in the keys the
+study's ``cost`` task and the report read for every design: ``power_per_qubit_w`` (static + dynamic, the
+driver is the qubit's one XY channel: ``channels_per_qubit`` = 1, ``channel_power_w`` = the driver's power),
+``system_power_w``, ``dynamic_power_w``, ``qubits_that_fit``, ``bits`` = the width of the SFQ gate table's
+control word (``sfq.code_bits`` for a compiled table, 1 + bit length of round(pi / dtheta) for a resonant one:
+the codes a circuit plays) and ``control`` = "sfq". No area model exists for the driver (junction area is not
+in :class:`~cryoctl.profile.models.SfqCostSpec`), so the area keys are None and an SFQ design is on no area
+front; there is no DAC thermal floor (``thermal_floor_w`` None).
 """
 
 from __future__ import annotations
@@ -43,6 +52,18 @@ def sfq_dynamic_power_w(cost: SfqCostSpec, clock_ghz: float) -> float:
     """k I_c Phi_0 n_tick f_clk (module docstring)."""
     factor = cost.ersfq_dynamic_factor if cost.family == "ersfq" else 1.0
     return factor * switching_energy_j(cost.critical_current_ua) * cost.switching_per_tick * clock_ghz * 1e9
+
+
+def sfq_code_bits(profile: HardwareProfile) -> int:
+    """Width of the SFQ gate table's code (module docstring): ``code_bits`` (compiled) or, resonant, the
+    widest of the qubits' 1 + bit_length(round(pi / dtheta_q))."""
+    sfq = profile.sfq
+    if sfq.table == "compiled":
+        return int(sfq.code_bits)
+    from cryoctl.gates.sfq import resonant_code_bits
+
+    tips = [sfq.tip_angle(sfq.qubit_ghz(profile.transmon(q).detuning_ghz)) for q in range(profile.qubits.count)]
+    return max(resonant_code_bits(t) for t in tips)
 
 
 def sfq_cost_report(profile: HardwareProfile, reference: HardwareProfile | None = None) -> dict[str, Any]:
@@ -74,6 +95,14 @@ def sfq_cost_report(profile: HardwareProfile, reference: HardwareProfile | None 
         "qubits_that_fit": math.floor(budget / p_qubit) if p_qubit > 0 else None,
         "system_fits": p_system <= budget,
         "qubits": profile.qubits.count,
+        "control": "sfq",
+        "bits": sfq_code_bits(profile),
+        "channels_per_qubit": 1,
+        "channel_power_w": p_qubit,
+        "thermal_floor_w": None,
+        "channel_area_mm2": None,
+        "area_per_qubit_mm2": None,
+        "system_area_mm2": None,
     }
     if reference is not None:
         ref = cost_report(reference)

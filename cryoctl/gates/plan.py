@@ -88,7 +88,7 @@ LEVELS_MAX_BYTES = 1 << 30
 UNIT_COSTS = {"expm_unitary": 1.8e-6, "expm_channel": 3.0e-6, "matmul_unitary": 2.7e-7, "matmul_channel": 2.0e-7,
               "sample": 1.6e-7}
 #: the reference engines integrate each waveform: roughly this many times the fast cost per sample
-_ENGINE_FACTOR = {"fast": 1.0, "qutip": 300.0, "dynamics": 300.0}
+_ENGINE_FACTOR = {"fast": 1.0, "qutip": 300.0, "dynamics": 300.0, "jax": 1.0}
 #: working chunks (bytes) the realizations use; the same constants bound their memory (realize imports them)
 CHUNK_BYTES = 64 << 20
 COMPOSE_BYTES = 4 << 20

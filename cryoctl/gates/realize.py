@@ -164,7 +164,7 @@ def realize(
     prof = drive.profile
     if plan is None:
         name = engine if isinstance(engine, str) else getattr(engine, "name", "fast")
-        plan = solve_plan(prof, name if name in ("fast", "qutip", "dynamics") else "fast", kind="unitary")
+        plan = solve_plan(prof, name if name in ("fast", "qutip", "dynamics", "jax") else "fast", kind="unitary")
     elif not isinstance(plan, SolvePlan):
         raise CryoctlError(f"expected a SolvePlan (gates.plan.solve_plan), got {type(plan).__name__}", field="plan")
     if (plan.profile_name, plan.bits, plan.n_qubits, plan.levels) != (

@@ -1,4 +1,4 @@
-"""Physics engines: one interface, three implementations, one registry (:func:`get_engine`).
+"""Physics engines: one interface, four implementations, one registry (:func:`get_engine`).
 
 Every engine takes a :class:`~cryoctl.physics.model.SystemModel` and the channel signals:
 
@@ -20,6 +20,9 @@ Engines
 ``qutip``    QuTiP 5 ODE integration per waveform (reference; ~1e-9 from exact, see qutip_engine).
 ``dynamics`` qiskit-dynamics ``Solver`` with ``scipy_expm``, ``max_dt = dt`` (second exact reference;
              optional extra ``cryoctl[dynamics]``).
+``jax``      the fast engine's mathematics in JAX, float64, CPU or GPU: batched eigh / expm and an
+             associative-scan time-ordered product (:mod:`cryoctl.physics.jax_engine`; optional extra
+             ``cryoctl[jax]``).
 """
 
 from __future__ import annotations
@@ -145,7 +148,31 @@ class DynamicsEngine(Engine):
         return self._impl.solve(model, signals, dt_ns)
 
 
-ENGINES: dict[str, type[Engine]] = {"fast": FastEngine, "qutip": QutipEngine, "dynamics": DynamicsEngine}
+class JaxEngine(Engine):
+    """JAX engine (:mod:`cryoctl.physics.jax_engine`), imported on first use: JAX is an optional extra."""
+
+    name = "jax"
+
+    def __init__(self):
+        try:
+            import jax  # noqa: F401
+        except ImportError as exc:
+            raise CryoctlError(
+                "engine 'jax' needs JAX, which is not installed: pip install cryoctl[jax]", field="engine",
+            ) from exc
+        from cryoctl.physics import jax_engine
+
+        self._impl = jax_engine
+
+    def _propagate(self, model, signals, dt_ns):
+        return self._impl.propagate(model, signals, dt_ns)
+
+    def _channel(self, model, signals, dt_ns):
+        return self._impl.channel(model, signals, dt_ns)
+
+
+ENGINES: dict[str, type[Engine]] = {"fast": FastEngine, "qutip": QutipEngine, "dynamics": DynamicsEngine,
+                                    "jax": JaxEngine}
 assert tuple(ENGINES) == ENGINE_NAMES
 
 

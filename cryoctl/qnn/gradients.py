@@ -1,14 +1,17 @@
 """Loss and gradient of a QNN on a mini-batch, by the adjoint method or parameter shift.
 
 ``method``:
-  - ``adjoint``: exact analytic gradient (:meth:`cryoctl.circuit.Executor.adjoint_vjp`) with the loss
-    cotangent dL/d<Z_q> as the observable weights: one forward + one backward sweep. Needs exact
-    rotations (ExactProvider, or IdealQuantizer at its grid angles, where it equals the code-grid
-    parameter shift exactly), pure states and exact expectations (``executor.can_adjoint``).
+  - ``adjoint``: one forward + one backward sweep (:meth:`cryoctl.circuit.Executor.vjp`) with the loss
+    cotangent dL/d<Z_q> as the observable weights, computed from the forward's own <Z>. Pure states
+    with exact rotations (ExactProvider, or IdealQuantizer at its grid angles): the analytic gradient
+    (``executor.can_adjoint``). Density matrices (channel tables, CZ error, leakage; hardware
+    executors) with exact expectations: the Liouville-space adjoint, which gives the numbers of the
+    code-grid shift rule (generalised shift, or the code difference on coarse channels) per gate from
+    one sweep each way instead of 2 m + 1 density-matrix runs (``executor.can_density_adjoint``).
   - ``shift``: (generalised) parameter shift on the code grid, 2 m + 1 parameter sets in one batched
     run; works on every executor (GateTable hardware, channels, CZ error) and with finite shots,
-    where each shifted circuit is measured with its own shots.
-  - ``auto``: adjoint when possible, shift otherwise.
+    where each shifted circuit is measured with its own shots. The reference path of ``adjoint``.
+  - ``auto``: an adjoint when one applies, shift otherwise (finite shots).
 Chain rule: dL/dtheta_k = sum_{b,q} dL/d<Z_q>(b) * d<Z_q>(b)/dtheta_k, in rad^-1 (a quantized
 trainer divides by the parameter's code step to get a move in codes).
 """
@@ -29,13 +32,17 @@ def loss_and_grad(model, executor, x, y, params, *, method: str = "auto", rng: n
         raise CryoctlError(f"unknown gradient method {method!r}; expected one of {', '.join(METHODS)}",
                            field="gradient")
     if method == "auto":
-        method = "adjoint" if executor.can_adjoint else "shift"
+        method = "adjoint" if executor.can_adjoint or executor.can_density_adjoint else "shift"
     circuit = model.circuit
     if method == "adjoint":
-        z = executor.expect(circuit, x, params)[0]
-        loss, dz = model.loss_and_dz(z, y)
-        _, g = executor.adjoint_vjp(circuit, x, params, dz[None])
-        return float(loss), g[0], z
+        seen = {}
+
+        def cotangent(e):  # dL/d<Z> at the forward sweep's own <Z>: one forward per gradient
+            seen["loss"], dz = model.loss_and_dz(e[0], y)
+            return dz[None]
+
+        z, g = executor.vjp(circuit, x, params, cotangent)
+        return float(seen["loss"]), g[0], z[0]
     z, jac = executor.shift_jacobian(circuit, x, params, rng)
     loss, dz = model.loss_and_dz(z, y)
     return float(loss), np.einsum("mbn,bn->m", jac, dz), z

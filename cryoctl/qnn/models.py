@@ -1,22 +1,30 @@
 """QNN model: angle encoding, hardware-efficient ansatze, Z readout -> scaled logits -> softmax CE.
 
 Encoding: RY(x_i) on qubit i from |0>, with x_i in [0, pi] (cryoctl.qnn.data), i.e. qubit i starts in
-cos(x_i/2)|0> + sin(x_i/2)|1>.
+cos(x_i/2)|0> + sin(x_i/2)|1>. One data gate per qubit: datasets with more features than qubits are
+reduced by PCA to n components, datasets with fewer leave the extra qubits at angle 0 (data.py).
 
-Ansatze (trainable angles theta_k, CZ ring (0,1),(1,2),...,(n-1,0) after every layer):
-  - ``compact16``: 2 layers of [RY(theta), RZ(theta)] on every qubit + CZ ring: 2*2*4 = 16 angles;
-  - ``deep48``: 4 layers of [RX(theta), RY(theta), RZ(theta)] on every qubit + CZ ring: 4*3*4 = 48.
-Parameter index order: layer, qubit, then rotation within the layer.
+Ansatze. Every layer puts the same rotations with trainable angles theta_k on every qubit, then one
+block of CZ entanglers. Parameter index order: layer, qubit, then rotation within the layer.
 
-On hardware the ring's CZs are played on the profile's coupled pairs: with the realized flux CZ
-(:mod:`cryoctl.qnn.hardware`) every ring pair (q, q+1 mod n) must be a coupling of the profile with a
-flux CZ (one tunable qubit idling above the other's f_01 - alpha); a pair that is not coupled is an
-error (field ``couplings``).
+  - ``hea:L``: L layers of [RY(theta), RZ(theta)] on every qubit + CZ block: 2 L n angles;
+  - ``hea3:L``: L layers of [RX(theta), RY(theta), RZ(theta)] + CZ block: 3 L n angles;
+  - ``compact16`` / ``deep48``: the seed paper's 4-qubit models, exactly as before: ``hea:2`` and ``hea3:4``
+    with the CZ ring (16 and 48 angles at 4 qubits; at n qubits 4 n and 12 n). They always use the ring.
+
+CZ block. ``hea:L`` / ``hea3:L`` use the ring (0,1),(1,2),...,(n-1,0) (one pair for n = 2). On hardware with
+a coupling map (a profile's ``couplings``), :func:`resolve_ansatz` replaces the ring by the coupled pairs
+among qubits 0..n-1, in the profile's order and orientation, and writes them into the ansatz name:
+``hea:2:0-1,1-2,2-3`` (a CZ only on coupled pairs; qubits that no coupling touches stay unentangled). The
+name is therefore the whole circuit: a saved model rebuilds the CZ pairs it was trained with. The
+realized flux CZ (:mod:`cryoctl.qnn.hardware`) needs every CZ pair to be a coupling with a flux CZ; a
+pair that is not coupled is an error (field ``couplings``).
 
 Readout: class c is read on qubit c mod n, logit_c = scale * <Z_{c mod n}>, p = softmax(logits),
-loss = mean cross-entropy. With 4 qubits: 2 classes -> qubits 0, 1; 3 classes -> qubits 0, 1, 2;
-4 classes -> qubits 0..3. <Z> in [-1, 1] bounds the logit margin, so ``scale`` (default 5) sets how
-confident the model can be (max probability for 2 classes: 1/(1+exp(-2*scale))).
+loss = mean cross-entropy. With n >= n_classes qubits class c is read on qubit c (2 classes -> qubits
+0, 1; 4 classes -> qubits 0..3), the other qubits are working space. <Z> in [-1, 1] bounds the logit margin,
+so ``scale`` (default 5) sets how confident the model can be (max probability for 2 classes:
+1/(1+exp(-2*scale))).
 """
 
 from __future__ import annotations
@@ -25,17 +33,96 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from cryoctl.circuit.description import Circuit, Rot, ring
+from cryoctl.circuit.description import CZ, Circuit, Rot, ring
 from cryoctl.errors import CryoctlError
 
+#: the seed paper's named 4-qubit ansatze: (layers, rotation axes per qubit and layer), CZ ring
 ANSATZE = {"compact16": (2, ("y", "z")), "deep48": (4, ("x", "y", "z"))}
+#: ansatz families ``name:L`` (L layers) and their rotation axes
+FAMILIES = {"hea": ("y", "z"), "hea3": ("x", "y", "z")}
+MAX_LAYERS = 64
+#: qubit counts the CLI and the study tasks accept (``--qubits``)
+MIN_QUBITS, MAX_QUBITS = 2, 12
+ANSATZ_HELP = ("compact16 | deep48 (the seed paper's 4-qubit models) | hea:L (L layers of RY, RZ + CZs) | "
+               "hea3:L (RX, RY, RZ + CZs); hea CZs follow the profile's couplings")
+
+
+def check_qubits(n_qubits: int, field: str = "qubits") -> int:
+    """``n_qubits`` as an int in [MIN_QUBITS, MAX_QUBITS], else a CryoctlError naming ``field``."""
+    if isinstance(n_qubits, bool) or not isinstance(n_qubits, (int, np.integer)) or not (
+            MIN_QUBITS <= n_qubits <= MAX_QUBITS):
+        raise CryoctlError(f"expected a qubit count in {MIN_QUBITS}..{MAX_QUBITS}, got {n_qubits!r}", field=field)
+    return int(n_qubits)
+
+
+def _bad(ansatz: str, why: str) -> CryoctlError:
+    return CryoctlError(f"bad ansatz {ansatz!r}: {why}; expected one of {', '.join(ANSATZE)}, "
+                        f"{', '.join(f + ':L' for f in FAMILIES)} (L = 1..{MAX_LAYERS} layers) or "
+                        f"{next(iter(FAMILIES))}:L:a-b,c-d,... (explicit CZ pairs)", field="ansatz")
+
+
+def parse_ansatz(ansatz: str, n_qubits: int) -> tuple[int, tuple[str, ...], list[tuple[int, int]]]:
+    """(layers, rotation axes per qubit and layer, CZ pairs of the entangler block) of an ansatz name."""
+    if not isinstance(ansatz, str):
+        raise _bad(str(ansatz), "not a name")
+    if ansatz in ANSATZE:
+        layers, axes = ANSATZE[ansatz]
+        return layers, axes, [(g.a, g.b) for g in ring(n_qubits)]
+    parts = ansatz.split(":")
+    if parts[0] not in FAMILIES or len(parts) not in (2, 3):
+        raise _bad(ansatz, "unknown name")
+    try:
+        layers = int(parts[1])
+    except ValueError:
+        raise _bad(ansatz, f"layers {parts[1]!r} is not an integer") from None
+    if not 1 <= layers <= MAX_LAYERS:
+        raise _bad(ansatz, f"{layers} layers")
+    if len(parts) == 2:
+        return layers, FAMILIES[parts[0]], [(g.a, g.b) for g in ring(n_qubits)]
+    pairs: list[tuple[int, int]] = []
+    for tok in parts[2].split(",") if parts[2] else []:
+        ab = tok.split("-")
+        if len(ab) != 2 or not all(t.isdigit() for t in ab):
+            raise _bad(ansatz, f"CZ pair {tok!r} is not a-b")
+        a, b = int(ab[0]), int(ab[1])
+        if a == b or max(a, b) >= n_qubits:
+            raise _bad(ansatz, f"CZ pair {tok!r} is not two different qubits of 0..{n_qubits - 1}")
+        if frozenset((a, b)) in {frozenset(p) for p in pairs}:
+            raise _bad(ansatz, f"CZ pair {tok!r} given twice")
+        pairs.append((a, b))
+    return layers, FAMILIES[parts[0]], pairs
+
+
+def coupled_pairs(couplings, n_qubits: int) -> list[tuple[int, int]]:
+    """The pairs of a coupling map (a profile's ``couplings``, or (a, b) tuples) among qubits 0..n-1,
+    in their order and orientation."""
+    out = []
+    for c in couplings:
+        a, b = (int(q) for q in getattr(c, "qubits", c))
+        if max(a, b) < n_qubits:
+            out.append((a, b))
+    return out
+
+
+def resolve_ansatz(ansatz: str, n_qubits: int, couplings=None) -> str:
+    """The ansatz name a model on this hardware uses: a family name without explicit pairs (``hea:L``) gets
+    the coupled pairs among its qubits (``hea:L:a-b,...``) when ``couplings`` is not empty; the named
+    4-qubit ansatze and explicit pairs are kept as they are. A coupling map that couples none of the
+    model's qubits is an error (field ``couplings``)."""
+    parse_ansatz(ansatz, n_qubits)
+    if ansatz in ANSATZE or ansatz.count(":") == 2 or not couplings:
+        return ansatz
+    pairs = coupled_pairs(couplings, n_qubits)
+    if not pairs:
+        raise CryoctlError(f"the coupling map couples none of qubits 0..{n_qubits - 1}: no CZ to entangle "
+                           f"the {ansatz} ansatz with", field="couplings")
+    return f"{ansatz}:" + ",".join(f"{a}-{b}" for a, b in pairs)
 
 
 def build_circuit(ansatz: str, n_qubits: int = 4) -> Circuit:
-    """Encoding block followed by the ansatz layers."""
-    if ansatz not in ANSATZE:
-        raise CryoctlError(f"unknown ansatz {ansatz!r}; expected one of {', '.join(ANSATZE)}", field="ansatz")
-    layers, axes = ANSATZE[ansatz]
+    """Encoding block followed by the ansatz layers (module docstring)."""
+    layers, axes, pairs = parse_ansatz(ansatz, n_qubits)
+    block = [CZ(a, b) for a, b in pairs]
     gates: list = [Rot("y", q, "x", q) for q in range(n_qubits)]
     k = 0
     for _ in range(layers):
@@ -43,7 +130,7 @@ def build_circuit(ansatz: str, n_qubits: int = 4) -> Circuit:
             for a in axes:
                 gates.append(Rot(a, q, "p", k))
                 k += 1
-        gates.extend(ring(n_qubits))
+        gates.extend(block)
     return Circuit(n_qubits, tuple(gates))
 
 
@@ -64,6 +151,12 @@ class QNNModel:
         if self.n_classes < 2:
             raise CryoctlError(f"expected at least 2 classes, got {self.n_classes}", field="n_classes")
         build_circuit(self.ansatz, self.n_qubits)
+
+    @classmethod
+    def for_hardware(cls, ansatz: str, n_qubits: int, n_classes: int, scale: float = 5.0,
+                     couplings=None) -> "QNNModel":
+        """A model whose ``hea`` CZs follow ``couplings`` (:func:`resolve_ansatz`)."""
+        return cls(resolve_ansatz(ansatz, n_qubits, couplings), n_qubits, n_classes, scale)
 
     @property
     def circuit(self) -> Circuit:

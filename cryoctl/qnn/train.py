@@ -32,6 +32,7 @@ Epoch 0 is the starting point.
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -39,7 +40,7 @@ import numpy as np
 from cryoctl.errors import CryoctlError
 from cryoctl.qnn.gradients import loss_and_grad
 
-TRAINERS = ("float", "round", "stochastic")
+TRAINERS = ("float", "round", "stochastic", "latent", "linesearch", "anneal")  # the last three: qnn.trainers
 OPTIMIZERS = ("adam", "sgd")
 SCHEDULES = ("constant", "exponential")
 FLOAT_MOVE_TOL = 1e-8  # rad: float moves below this are round-off, not changes (deadlock meter)
@@ -68,12 +69,16 @@ class TrainConfig:
         for name, val, allowed in checks:
             if val not in allowed:
                 raise CryoctlError(f"unknown {name} {val!r}; expected one of {', '.join(allowed)}", field=name)
-        if not self.lr > 0:
-            raise CryoctlError(f"expected a positive learning rate, got {self.lr}", field="lr")
-        if self.epochs < 0 or self.batch_size < 1:
-            raise CryoctlError("expected epochs >= 0 and batch_size >= 1", field="epochs")
-        if self.temperature < 0:
-            raise CryoctlError(f"expected a temperature >= 0, got {self.temperature}", field="temperature")
+        if not (self.lr > 0 and math.isfinite(self.lr)):
+            raise CryoctlError(f"expected a positive finite learning rate, got {self.lr}", field="lr")
+        if self.epochs < 0:  # 0: the initial model, evaluated (study tasks accept it)
+            raise CryoctlError(f"expected epochs >= 0, got {self.epochs}", field="epochs")
+        if self.batch_size < 1:
+            raise CryoctlError(f"expected batch_size >= 1, got {self.batch_size}", field="batch_size")
+        if not (self.temperature >= 0 and math.isfinite(self.temperature)):
+            raise CryoctlError(f"expected a finite temperature >= 0, got {self.temperature}", field="temperature")
+        if not (self.decay > 0 and math.isfinite(self.decay)):
+            raise CryoctlError(f"expected a positive finite decay factor, got {self.decay}", field="decay")
 
     def temperature_at(self, epoch: int) -> float:
         if self.schedule == "constant":
@@ -150,6 +155,10 @@ def train(model, dataset, executor, config: TrainConfig = TrainConfig(), *, init
     every epoch if given.
     """
     cfg = config
+    if cfg.trainer in ("latent", "linesearch", "anneal"):  # code-space trainers, cryoctl.qnn.trainers
+        from cryoctl.qnn.trainers import train_codes
+
+        return train_codes(model, dataset, executor, cfg, init_angles=init_angles, progress=progress)
     rng = np.random.default_rng(cfg.seed)
     circuit = model.circuit
     m = model.n_params

@@ -8,7 +8,10 @@ axes even if the study ran no ``cost`` task.
 
 Pareto front (cost to minimise, quality to maximise): a point is on the front if no other point has
 cost <= and quality >= with at least one strict (see :func:`pareto_front`). Reference profiles
-(``ideal``, a perfect DAC) are drawn as reference lines, never as designs on a front.
+(``ideal``, a perfect DAC) are drawn as reference lines, never as designs on a front. SFQ-controlled
+profiles are designs like the DAC ones, on the same fronts: their power is the SFQ driver's
+(:func:`cryoctl.cost.cost_report` of an SFQ profile), ``bits`` the width of their gate table's control word,
+``control`` = "sfq"; they have no area model, so they are on no area front.
 """
 
 from __future__ import annotations
@@ -74,9 +77,11 @@ def point_records(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
             "overrides": json.dumps(spec["overrides"], sort_keys=True),
             "task": json.dumps(task, sort_keys=True),
             "profile_hash": spec["profile_hash"],
-            "bits": dac["bits"],
-            "architecture": dac["architecture"],
-            "sample_rate_gsps": dac["sample_rate_gsps"],
+            # an SFQ design (cost_report's control "sfq"): its control word's width, the driver and its clock
+            "control": cost.get("control", "dac"),
+            "bits": cost["bits"] if cost.get("control") == "sfq" else dac["bits"],
+            "architecture": f"sfq-{cost['family']}" if cost.get("control") == "sfq" else dac["architecture"],
+            "sample_rate_gsps": cost["clock_ghz"] if cost.get("control") == "sfq" else dac["sample_rate_gsps"],
             "unit_mismatch_sigma": dac["unit_mismatch_sigma"],
             "temperature_k": prof["cost"]["temperature_k"],
             "amplitude_mode": prof.get("pulse", {}).get("amplitude_mode"),
@@ -233,7 +238,7 @@ def quality_points(records: list[dict[str, Any]], wall_plug_w_per_w: float = WAL
             pts.append({
                 "profile": prof,
                 "label": series_label({**first, "label_task": ""}) + where + (f" · {', '.join(what)}" if what else ""),
-                "kind": kind, "task": task,
+                "kind": kind, "task": task, "control": first.get("control", "dac"),
                 "bits": first["bits"], "temperature_k": first["temperature_k"],
                 "power_per_qubit_w": first["power_per_qubit_w"],
                 "wall_plug_factor": factor, "wall_plug_per_qubit_w": first["power_per_qubit_w"] * factor,
@@ -246,8 +251,11 @@ def quality_points(records: list[dict[str, Any]], wall_plug_w_per_w: float = WAL
         q = np.array([p["quality"] for p in pts])
         for axis, key in (("power", "wall_plug_per_qubit_w"), ("stage_power", "power_per_qubit_w"),
                           ("area", "area_per_qubit_mm2")):
+            # a design without the figure (an SFQ driver has no area model: None) is on no front of that axis
+            x = np.array([np.nan if p[key] is None else p[key] for p in pts], dtype=float)
+            has = design & np.isfinite(x)
             mask = np.zeros(len(pts), dtype=bool)
-            mask[design] = pareto_front(np.array([p[key] for p in pts])[design], q[design])
+            mask[has] = pareto_front(x[has], q[has])
             for p, m in zip(pts, mask):
                 p[f"pareto_{axis}"] = bool(m)
         return name, pts

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from cryoctl.errors import CryoctlError
-from cryoctl.report import interactive, plots
+from cryoctl.report import interactive, plots, seed
 from cryoctl.report.data import load_records, profile_table, quality_points
 from cryoctl.report.stats import WALL_PLUG_SOURCE, WALL_PLUG_W_PER_W_4K, wall_plug_factor
 from cryoctl.report.summary import (
@@ -87,6 +87,9 @@ details{margin-top:6px} summary{cursor:pointer;color:#4a7ebb}
 .assume{color:#555;font-size:13px}
 table{border-collapse:collapse;font-size:13px;margin:8px 0} th,td{border:1px solid #ccc;padding:3px 7px;text-align:right}
 th{background:#f3f3f3} td.l,th.l{text-align:left} tr.front td{font-weight:600} tr.ref td{color:#777;font-style:italic}
+.verdict{border-radius:6px;padding:6px 12px;border:1px solid #ccc;background:#f7f7f7}
+.verdict-yes{background:#eef6ee;border-color:#cfe3cf} .verdict-no{background:#fbeeee;border-color:#e3c9c9}
+#seed-study img{max-width:100%;height:auto;display:block}
 """
 
 def _fmt(v: Any) -> str:
@@ -401,6 +404,9 @@ def build_report(store: str | Path, out_dir: str | Path, keys: set[str] | None =
     studies = sorted({r["study"] for r in records})
     counts = ", ".join(f"{k}: {n}" for k, n in sorted(kinds.items())) or "none"
     summary_html = _summary_html(acc, gates, ranking, profiles, accuracy_margin, infidelity_target, wall_plug_w_per_w)
+    # the seed-study chapters (cryoctl.report.seed), when the store holds its points
+    seed_html, seed_summary = (seed.seed_chapters(records, out, accuracy_margin) if seed.has_seed_points(records)
+                               else ("", None))
     plotly_js = interactive.plotly_js() if any(f is not None for f in ifigs.values()) else ""
     doc = f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>cryoctl report: {_esc(', '.join(studies) or Path(store).name)}</title>
@@ -412,6 +418,7 @@ def build_report(store: str | Path, out_dir: str | Path, keys: set[str] | None =
 <p class="meta">store <code>{_esc(Path(store).name)}</code> · studies: {_esc(', '.join(studies) or '–')} ·
 finished points: {len(records)} ({_esc(counts)}) · errored points: {len(errors)}</p>
 {summary_html}
+{seed_html}
 <h2>Figures</h2>
 <p class="assume">Interactive plots: hover a point for the design, its bits, seed mean and 95 % interval; drag to zoom,
 double-click to reset; the camera icon saves a PNG. The static figure of each (for papers) is under it and in
@@ -466,6 +473,7 @@ window.addEventListener("load", function () {{
         "profiles": profiles,
         "pareto": qpoints,
         "error_points": errors,
+        "seed_study": seed_summary,
     }
     (out / "report.json").write_text(json.dumps(json_ready(summary, strict=True), indent=2, sort_keys=True, allow_nan=False),
                                      encoding="utf-8")

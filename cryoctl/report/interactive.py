@@ -91,8 +91,8 @@ def _trace_style(prof: str, st: dict[str, Any], variant: int, reference: bool) -
                        "line": {"width": 1.6}}}
 
 
-def _fmt(v: float) -> str:
-    return f"{v:.4g}"
+def _fmt(v: float | None) -> str:
+    return "–" if v is None else f"{v:.4g}"
 
 
 def _curve_trace(name: str, pts: list[dict[str, Any]], style: dict[str, Any], what: str, xname: str,
@@ -289,6 +289,9 @@ def pareto_figure(points: list[dict[str, Any]], quality_name: str, axis: str,
     if not designs:
         return None
     key = {"power": "wall_plug_per_qubit_w", "area": "area_per_qubit_mm2"}[axis]
+    designs = [p for p in designs if p.get(key) is not None]  # an SFQ driver has no area model: not drawn
+    if not designs:
+        return None
     scale = 1e3 if axis == "power" else 1.0
     xlabel = {"power": "wall-plug power per qubit (mW, log)", "area": "DAC area per qubit (mm², log)"}[axis]
     styles = profile_styles(p["profile"] for p in points)

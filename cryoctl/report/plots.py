@@ -335,7 +335,8 @@ def cost_figure(records: list[dict[str, Any]]) -> Figure | None:
                 r.get("result.channels_per_qubit"), (int, float)) else r for r in recs]
     has_dyn = bool(curves(recs, "result.dynamic_per_qubit_w"))
     # the thermal floor depends only on (f_s, T): one line per distinct pair
-    fl_recs = {(r["temperature_k"], r["sample_rate_gsps"], r["bits"]): r for r in recs}
+    fl_recs = {(r["temperature_k"], r["sample_rate_gsps"], r["bits"]): r for r in recs
+               if isinstance(r.get("result.thermal_floor_w"), (int, float))}  # none for an SFQ driver
     floor = curves([{**r, "profile": f"thermal floor, {t:g} K, {fs:g} GS/s", "overrides": "{}", "label_overrides": "{}",
                      "label_task": "", "result.floor_per_qubit_w": r["result.thermal_floor_w"] * r["result.channels_per_qubit"]}
                     for (t, fs, _), r in sorted(fl_recs.items())], "result.floor_per_qubit_w")
@@ -402,7 +403,8 @@ def pareto_figure(points: list[dict[str, Any]], quality_name: str, axis: str, pr
               "area": "DAC area per qubit (mm²)"}[axis]
     scale = 1e3 if axis == "power" else 1.0
     styles = profile_styles(list(profiles or []) + [p["profile"] for p in points])
-    x = np.array([p.get(key, p.get("power_per_qubit_w")) for p in points]) * scale
+    # float: a design without the figure (None: an SFQ driver's area) is NaN, not drawn and on no front
+    x = np.array([p.get(key, p.get("power_per_qubit_w")) for p in points], dtype=float) * scale
     y = np.array([p["quality"] for p in points])
     lo = np.array([p.get("quality_lo", p["quality"]) for p in points])
     hi = np.array([p.get("quality_hi", p["quality"]) for p in points])

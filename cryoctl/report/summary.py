@@ -211,13 +211,15 @@ def gate_answers(records: list[dict[str, Any]], target: float = DEFAULT_INFIDELI
             continue
         x = x_field(recs, pref)
         vary = _task_vary(recs)
+        sfq = {r["profile"] for r in recs if r.get("control") == "sfq"}  # bits = the SFQ table's control word
         for (label, k, task), pts in series_points(recs, field, x=x).items():
             xs = [p["x"] for p in pts]
             mb = min_bits(xs, [p["mean"] < target for p in pts])
             at = next((p for p in pts if p["x"] == mb), pts[-1])
             rows.append({"design": label, "profile": pts[0]["profile"], "gate": what, "kind": kind,
                          "task": task_label(task, k, vary.get(k, [])),
-                         "axis": "flux DAC bits" if x == "flux_bits" else "XY DAC bits",
+                         "axis": "flux DAC bits" if x == "flux_bits" else
+                         "SFQ control-word bits" if pts[0]["profile"] in sfq else "XY DAC bits",
                          "target": target, "bits_swept": f"{xs[0]:g}..{xs[-1]:g}",
                          "min_bits": mb, "min_bits_ci": min_bits(xs, [p["hi"] < target for p in pts]),
                          "error": at["mean"], "error_lo": at["lo"], "error_hi": at["hi"], "at_bits": at["x"],

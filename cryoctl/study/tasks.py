@@ -10,8 +10,10 @@ A point is "done" only with its metrics (:func:`result_problem`): a result that 
 mapping, lacks a declared metric, holds None or a non-finite number in one, or NaN in any top-level
 value is stored as an error and retried by the next run -- never as a finished point with null metrics.
 
-Built-in kinds: ``cost`` (:func:`cryoctl.cost.cost_report`), ``gates`` (realized-gate tables and their
-metrics, when the gates layer provides ``load_or_build``/``table_metrics``), and the diagnostic kinds
+Built-in kinds: ``cost`` (:func:`cryoctl.cost.cost_report`; an SFQ profile's driver power), ``gates``
+(realized-gate tables and their metrics, when the gates layer provides ``load_or_build``/``table_metrics``;
+the SFQ table on an SFQ profile), ``sfq`` (SFQ Y(pi/2) bitstreams), ``cz``, ``qnn_infer``/``qnn_train``
+(on an SFQ profile: its SFQ table, ``bits`` = the SFQ control word's width), ``rb``, and the diagnostic kinds
 ``debug.echo`` / ``debug.sleep`` / ``debug.fail`` used to test the machinery (resume after a kill,
 errors, pool vs Dask) -- they live here so that any worker process, local or remote, can import them.
 Tests may add kinds with :func:`register_task` (visible to in-process and forked workers only).
@@ -208,9 +210,11 @@ def _cost(profile: HardwareProfile, params: dict[str, Any], seed: int | None) ->
     return cost_report(profile, inl_yield=params["inl_yield"])
 
 
-register_task("cost", _cost, CostParams, uses_seed=False, description="DAC power/area vs the stage budget",
-              metrics=("dynamic_power_w", "channel_power_w", "thermal_floor_w", "power_per_qubit_w", "system_power_w",
-                       "channel_area_mm2", "system_area_mm2"))
+# An SFQ profile's cost is its driver's power (cryoctl.cost.sfq, through cost_report) in the same power keys;
+# it has no area model or DAC thermal floor (None there), so only the power keys are required metrics.
+register_task("cost", _cost, CostParams, uses_seed=False,
+              description="controller power (DAC, or SFQ driver) and DAC area vs the stage budget",
+              metrics=("dynamic_power_w", "channel_power_w", "power_per_qubit_w", "system_power_w"))
 
 
 class GatesParams(TaskParams):
@@ -224,7 +228,12 @@ def _gates(profile: HardwareProfile, params: dict[str, Any], seed: int | None) -
     """Gate table from the gates cache (built on a miss), summarised by ``table_metrics``."""
     from cryoctl.gates import load_or_build, table_metrics
 
-    table = load_or_build(profile, params["engine"], seed or 0, n_noise_draws=params["n_noise_draws"])
+    if profile.sfq is not None:  # SFQ control: the SFQ table (jitter draws = noise draws), as the QNN uses it
+        from cryoctl.gates.sfq import build_sfq_table
+
+        table = build_sfq_table(profile, seed=seed or 0, jitter_draws=params["n_noise_draws"])
+    else:
+        table = load_or_build(profile, params["engine"], seed or 0, n_noise_draws=params["n_noise_draws"])
     out = table_metrics(table)
     out["pi_error_mean"] = float(np.mean(table.calibration.pi_error))
     out["engine"] = params["engine"]
@@ -241,6 +250,47 @@ register_task("gates", _gates, GatesParams, uses_seed=True, version=_gates_versi
               description="realized-gate fidelity and leakage",
               metrics=("fidelity_mean", "fidelity_min", "infidelity_mean", "leakage_max", "leakage_mean",
                        "angle_error_rms", "angle_error_max", "pi_error_mean"))
+
+
+class SfqParams(TaskParams):
+    kind: Literal["sfq"] = "sfq"
+    qubit: int = Field(0, ge=0)
+    #: Y(pi/2) slot lengths searched: the resonant train's periods plus these (the best one is reported).
+    extra_periods: list[int] = Field(default_factory=lambda: [2, 4], min_length=1)
+    jitter_draws: int = Field(32, ge=1, le=4096)
+    rounds: int = Field(300, ge=0, le=100_000)
+
+
+def _sfq(profile: HardwareProfile, params: dict[str, Any], seed: int | None) -> dict[str, Any]:
+    """SFQ gates at the profile's clock (:func:`cryoctl.gates.sfq_sweep.sfq_sweep`): the resonant Y(pi/2)
+    train and the best optimized Y(pi/2) bitstream (1 - F, leakage, length), and that bitstream under the
+    profile's timing jitter (``jitter_draws`` draws from the seed)."""
+    from cryoctl.gates.sfq import SfqQubit
+    from cryoctl.gates.sfq_sweep import sfq_sweep
+
+    if profile.sfq is None:
+        raise CryoctlError("the profile has no sfq section (SFQ control); the sfq task needs one", field="sfq")
+    if params["qubit"] >= profile.qubits.count:
+        raise CryoctlError(f"qubit {params['qubit']} out of range [0, {profile.qubits.count - 1}]", field="sfq.qubit")
+    m = SfqQubit.from_profile(profile, params["qubit"]).ticks_per_period
+    jit = sorted({0.0, float(profile.sfq.jitter_rms_ps)})
+    r = sfq_sweep(profile, params["qubit"], [m], params["extra_periods"], jit, params["jitter_draws"], seed or 0,
+                  params["rounds"])
+    c = r["clocks"][0]
+    best, at = c["best"], c["jitter"][-1]
+    return {"tip_angle_rad": r["tip_angle_rad"], "clock_ghz": c["clock_ghz"], "clock_per_qubit": m,
+            "resonant_y90_infidelity": c["resonant_y90"]["infidelity"], "resonant_y90_leakage": c["resonant_y90"]["leakage"],
+            "resonant_y90_ticks": c["resonant_y90"]["ticks"],
+            "y90_infidelity": best["infidelity"], "y90_leakage": best["leakage"], "y90_ticks": best["ticks"],
+            "y90_pulses": best["pulses"], "y90_bits_hex": best["bits_hex"],
+            "jitter_rms_ps": at["jitter_ps"], "y90_jitter_infidelity": at["infidelity"], "y90_jitter_leakage": at["leakage"],
+            "lengths": c["y90"]}
+
+
+register_task("sfq", _sfq, SfqParams, uses_seed=True, version="1",
+              description="SFQ Y(pi/2): resonant train vs optimized bitstream, with the profile's jitter",
+              metrics=("resonant_y90_infidelity", "resonant_y90_leakage", "y90_infidelity", "y90_leakage",
+                       "y90_jitter_infidelity"))
 
 
 class CzParams(TaskParams):
@@ -291,7 +341,10 @@ def _qnn_version() -> str:
 
 class _QnnCommon(TaskParams):
     dataset: str = "iris"
-    ansatz: Literal["compact16", "deep48"] = "compact16"
+    #: compact16 | deep48 | hea:L | hea3:L (cryoctl.qnn.models); hea CZs follow the profile's couplings.
+    ansatz: str = "compact16"
+    #: Qubits of the model (2..12); default (unset, not in the point key) the profile's ``qubits.count``.
+    qubits: int | None = Field(None, ge=2, le=12, exclude_if=lambda v: v is None)
     #: Split seed of the dataset (fixed across study seeds: seeds vary the model, not the data).
     dataset_seed: int = Field(0, ge=0)
     #: Directory of IDX files (mnist / fashion_mnist only), relative to the spec file.
@@ -305,8 +358,20 @@ class _QnnCommon(TaskParams):
     #: hardware); ``ideal`` / ``realized`` force one (``realized`` with provider ``ideal``: the abstract
     #: quantizer on the profile's levels with the realized CZ).
     entangler: Literal["auto", "ideal", "realized"] = "auto"
+    #: Provider ``ideal`` only: also round the data-encoding angles to the b-bit grid (what hardware does;
+    #: the hardware provider always does, and this key is left out of its points). Default: parameters
+    #: only (the QNN papers).
+    quantize_inputs: bool = False
     engine: Literal["fast", "qutip", "dynamics"] = "fast"
     n_noise_draws: int = Field(8, ge=1, le=4096)
+    #: How RX/RY reach the hardware (:mod:`cryoctl.circuit.compile`): ``native`` = one pulse whose amplitude
+    #: code is the angle; ``zxzxz`` = two fixed SX pulses around a virtual-Z phase word (angle resolution =
+    #: the phase register's). Left out of the point key when native (earlier stores keep their points).
+    compile: Literal["native", "zxzxz"] = "native"
+    #: Stratified subsample of the training / test split (None: all; MNIST-sized IDX data need it).
+    #: Left out of the point key when None.
+    max_train: int | None = Field(None, ge=4)
+    max_test: int | None = Field(None, ge=4)
 
     @field_validator("dataset")
     @classmethod
@@ -316,6 +381,29 @@ class _QnnCommon(TaskParams):
         if v not in DATASETS:
             raise ValueError(f"unknown dataset {v!r}; expected one of {', '.join(DATASETS)}")
         return v
+
+    @field_validator("ansatz")
+    @classmethod
+    def _known_ansatz(cls, v: str) -> str:
+        from cryoctl.qnn.models import MAX_QUBITS, parse_ansatz
+
+        try:
+            parse_ansatz(v, MAX_QUBITS)
+        except CryoctlError as exc:
+            raise ValueError(str(exc)) from None
+        return v
+
+
+def _qnn_model(profile: HardwareProfile, params: dict[str, Any], n_classes: int = 2):
+    """The task's model on this profile: ``qubits`` (default ``qubits.count``, at most that), the ansatz with
+    its hea CZs on the profile's coupled pairs (:meth:`cryoctl.qnn.QNNModel.for_hardware`)."""
+    from cryoctl.qnn import QNNModel
+
+    n = params.get("qubits") or profile.qubits.count
+    if n > profile.qubits.count:
+        raise CryoctlError(f"the model has {n} qubits, profile {profile.name!r} {profile.qubits.count} (set "
+                           f"qubits.count)", field="qubits.count")
+    return QNNModel.for_hardware(params["ansatz"], n, n_classes, couplings=profile.couplings)
 
 
 class QnnInferParams(_QnnCommon):
@@ -329,7 +417,7 @@ class QnnInferParams(_QnnCommon):
 
 class QnnTrainParams(_QnnCommon):
     kind: Literal["qnn_train"] = "qnn_train"
-    trainer: Literal["float", "round", "stochastic"] = "stochastic"
+    trainer: Literal["float", "round", "stochastic", "latent", "linesearch", "anneal"] = "stochastic"
     epochs: int = Field(10, ge=0, le=10_000)
     lr: float = Field(0.05, gt=0.0)
     optimizer: Literal["adam", "sgd"] = "adam"
@@ -348,9 +436,12 @@ def _resolve_data_dir(task: dict[str, Any], base_dir: str) -> dict[str, Any]:
 
 def _normalise_qnn(task: dict[str, Any]) -> dict[str, Any]:
     """The abstract quantizer has no gate table: its engine/noise-draw settings must not split points."""
+    # defaults of later options are left out of the key, so stores written before them keep their points
+    task = {k: v for k, v in task.items() if not ((k == "compile" and v == "native")
+                                                  or (k in ("max_train", "max_test") and v is None))}
     if task.get("provider") == "ideal":
         return {k: v for k, v in task.items() if k not in ("engine", "n_noise_draws")}
-    return task
+    return {k: v for k, v in task.items() if k != "quantize_inputs"}
 
 
 def _prepare_qnn(task: dict[str, Any], base_dir: str, field: str) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -371,19 +462,29 @@ def _prepare_qnn(task: dict[str, Any], base_dir: str, field: str) -> tuple[dict[
     return {**task, "model_sha": content_hash(doc, length=32)}, {**run, "model": str(path)}
 
 
+def _control_bits(profile: HardwareProfile) -> int:
+    """Width of the drive's control word: the XY DAC's bits, or the SFQ gate table's code width."""
+    if profile.sfq is None:
+        return profile.dac.bits
+    from cryoctl.cost.sfq import sfq_code_bits
+
+    return sfq_code_bits(profile)
+
+
 def _qnn_executor(profile: HardwareProfile, params: dict[str, Any], seed: int | None):
     """The circuit executor of the task's ``provider``, built once: the profile's gate table with its
     entangler (realized flux CZ on a flux profile, else ideal CZ with the CZ error; see QnnInferParams)
     and readout, or the b-bit quantizer with exact readout and an ideal CZ (the papers' model)."""
     from cryoctl.circuit import Executor, IdealQuantizer, RealizedCZ, circuit_pairs
-    from cryoctl.qnn import QNNModel, hardware_executor
+    from cryoctl.qnn import hardware_executor
 
-    circuit = QNNModel(params["ansatz"], profile.qubits.count).circuit
+    circuit = _qnn_model(profile, params).circuit
     choice = params.get("entangler", "auto")
     if params["provider"] == "ideal":
+        qx = bool(params.get("quantize_inputs", False))
         if choice != "realized":
-            return Executor(IdealQuantizer(profile.dac.bits))
-        return Executor(IdealQuantizer(profile.dac.bits, profile.qubits.levels),
+            return Executor(IdealQuantizer(_control_bits(profile), quantize_inputs=qx))
+        return Executor(IdealQuantizer(_control_bits(profile), profile.qubits.levels, quantize_inputs=qx),
                         entangler=RealizedCZ.from_profile(profile, circuit_pairs(circuit)))
     return hardware_executor(profile, circuit, entangler=choice, engine=params["engine"], seed=seed or 0,
                              n_noise_draws=params["n_noise_draws"])
@@ -392,8 +493,25 @@ def _qnn_executor(profile: HardwareProfile, params: dict[str, Any], seed: int | 
 def _dataset(profile: HardwareProfile, params: dict[str, Any]):
     from cryoctl.qnn import load_dataset
 
-    return load_dataset(params["dataset"], n_qubits=profile.qubits.count, seed=params["dataset_seed"],
-                        data_dir=params.get("data_dir"))
+    return load_dataset(params["dataset"], n_qubits=_qnn_model(profile, params).n_qubits, seed=params["dataset_seed"],
+                        data_dir=params.get("data_dir"), max_train=params.get("max_train"),
+                        max_test=params.get("max_test"))
+
+
+def _compiled(executor, profile: HardwareProfile, params: dict[str, Any], circuit):
+    """(executor with its RX/RY compiled by the task's ``compile``, what that costs): drive pulses and time
+    on the critical path (RZ virtual; single-qubit pulses of ``pulse.duration_ns``, CZ layers not counted)
+    and the realized RX/RY error of the trainable-parameter path (:func:`cryoctl.circuit.compile.rotation_error`,
+    mean over qubits and both drive axes)."""
+    from cryoctl.circuit.compile import circuit_drive_time, compile_executor, rotation_error
+
+    mode = params.get("compile", "native")
+    executor = compile_executor(executor, mode)
+    cost = circuit_drive_time(circuit, mode, profile.pulse.duration_ns)
+    errs = [rotation_error(executor.provider, a, q) for q in range(circuit.n_qubits) for a in ("x", "y")]
+    return executor, {"compile": mode, "drive_pulses": cost["drive_pulses"], "drive_ns": cost["drive_ns"],
+                      "rotation_infidelity": float(np.mean([e["infidelity_mean"] for e in errs])),
+                      "rotation_angle_error": float(np.sqrt(np.mean([e["angle_error_rms"] ** 2 for e in errs])))}
 
 
 _FLOAT_MODELS: dict[tuple, tuple[Any, np.ndarray, float]] = {}
@@ -402,12 +520,12 @@ _FLOAT_MODELS: dict[tuple, tuple[Any, np.ndarray, float]] = {}
 def _float_model(profile: HardwareProfile, params: dict[str, Any], seed: int, ds):
     """Float-trained model, memoised per worker process (every bits point of a seed reuses it)."""
     from cryoctl.circuit import ExactProvider, Executor
-    from cryoctl.qnn import QNNModel, TrainConfig, evaluate, train
+    from cryoctl.qnn import TrainConfig, evaluate, train
 
-    key = (params["dataset"], params["dataset_seed"], params.get("data_dir"), params["ansatz"], profile.qubits.count,
-           params["epochs"], params["lr"], seed)
+    model = _qnn_model(profile, params, ds.n_classes)
+    key = (params["dataset"], params["dataset_seed"], params.get("data_dir"), model.ansatz, model.n_qubits,
+           params["epochs"], params["lr"], seed, params.get("max_train"), params.get("max_test"))
     if key not in _FLOAT_MODELS:
-        model = QNNModel(params["ansatz"], profile.qubits.count, ds.n_classes)
         res = train(model, ds, Executor(ExactProvider(2)),
                     TrainConfig(trainer="float", epochs=params["epochs"], lr=params["lr"], seed=seed))
         _FLOAT_MODELS[key] = (model, res.angles, evaluate(model, res.angles, ds)["accuracy"])
@@ -426,31 +544,32 @@ def _qnn_infer(profile: HardwareProfile, params: dict[str, Any], seed: int | Non
     else:
         model, angles, doc = load_model(params["model"])
         float_acc = evaluate(model, angles, ds)["accuracy"]
-        if model.n_qubits != profile.qubits.count:
-            raise CryoctlError(f"model has {model.n_qubits} qubits, profile {profile.qubits.count}", field="qubits.count")
-    executor = _qnn_executor(profile, params, seed)
+        if model.n_qubits != _qnn_model(profile, params).n_qubits:
+            raise CryoctlError(f"model has {model.n_qubits} qubits, the task {_qnn_model(profile, params).n_qubits}",
+                               field="qubits.count")
+    executor, compiled = _compiled(_qnn_executor(profile, params, seed), profile, params, model.circuit)
     res = evaluate(model, model_params(model, angles, doc, executor), ds, executor, rng=np.random.default_rng(seed))
     return {"accuracy": res["accuracy"], "loss": res["loss"], "float_accuracy": float_acc,
-            "bits": profile.dac.bits, "provider": executor.label, "entangler": executor.entangler.label,
-            "n_test": int(len(ds.y_test))}
+            "bits": _control_bits(profile), "provider": executor.label, "entangler": executor.entangler.label,
+            "n_test": int(len(ds.y_test)), **compiled}
 
 
 def _qnn_train(profile: HardwareProfile, params: dict[str, Any], seed: int | None) -> dict[str, Any]:
     """Train on the profile's gates with the task's trainer; final test accuracy and the deadlock meter."""
-    from cryoctl.qnn import QNNModel, TrainConfig, train
+    from cryoctl.qnn import TrainConfig, train
 
     seed = seed or 0
     ds = _dataset(profile, params)
-    model = QNNModel(params["ansatz"], profile.qubits.count, ds.n_classes)
-    executor = _qnn_executor(profile, params, seed)
+    model = _qnn_model(profile, params, ds.n_classes)
+    executor, compiled = _compiled(_qnn_executor(profile, params, seed), profile, params, model.circuit)
     cfg = TrainConfig(trainer=params["trainer"], optimizer=params["optimizer"], lr=params["lr"], epochs=params["epochs"],
                       batch_size=params["batch_size"], seed=seed, temperature=params["temperature"],
                       schedule=params["schedule"])
     res = train(model, ds, executor, cfg)
     return {"accuracy": res.final["test_acc"], "train_accuracy": res.final["train_acc"], "loss": res.final["loss"],
             "start_accuracy": res.start["test_acc"], "changed_frac": res.final["changed_frac"],
-            "bits": profile.dac.bits, "provider": res.provider_label, "entangler": executor.entangler.label,
-            "history": res.history}
+            "bits": _control_bits(profile), "provider": res.provider_label, "entangler": executor.entangler.label,
+            "history": res.history, "n_test": int(len(ds.y_test)), **compiled}
 
 
 register_task("qnn_infer", _qnn_infer, QnnInferParams, uses_seed=True, version=_qnn_version, prepare=_prepare_qnn,

@@ -160,7 +160,7 @@ def test_shots_are_seeded_unbiased_and_shrink_like_one_over_sqrt_k():
 
 
 def test_ideal_quantizer_grid_and_wrap():
-    q = IdealQuantizer(3)
+    q = IdealQuantizer(3, quantize_inputs=True)
     assert q.step("x") == q.step("z") == pytest.approx(np.pi / 4)
     codes = q.encode("y", 0, np.array([0.0, 0.39, 0.40, np.pi - 1e-9, -np.pi, 3 * np.pi / 4 + 2 * np.pi]))
     assert codes.tolist() == [0, 0, 1, -4, -4, 3]
@@ -179,7 +179,7 @@ def test_table_provider_matches_ideal_quantizer_and_frame_rz_convention():
     x = rng.uniform(0, np.pi, (5, 3))
     th = rng.uniform(-np.pi, np.pi, (3, c.n_params))
     t = exact_table(5, levels=2, n_qubits=3, phase_bits=5)
-    et, eq = Executor(TableProvider(t)), Executor(IdealQuantizer(5))
+    et, eq = Executor(TableProvider(t)), Executor(IdealQuantizer(5, quantize_inputs=True))
     codes = et.encode_params(c, th)
     assert np.array_equal(codes, eq.encode_params(c, th))
     assert np.allclose(et.expect(c, x, codes), eq.expect(c, x, codes), atol=1e-12)

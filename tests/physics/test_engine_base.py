@@ -31,8 +31,10 @@ TOL = {
     "fast": dict(exact=1e-12, unitary=1e-12, vs_fast_u=0.0, vs_fast_s=0.0),
     "qutip": dict(exact=1e-8, unitary=1e-8, vs_fast_u=1e-6, vs_fast_s=1e-7),
     "dynamics": dict(exact=1e-12, unitary=1e-12, vs_fast_u=1e-8, vs_fast_s=1e-10),
+    "jax": dict(exact=1e-12, unitary=1e-12, vs_fast_u=1e-12, vs_fast_s=1e-12),
 }
 assert set(TOL) == set(ENGINE_NAMES)
+OPTIONAL = {"dynamics": "qiskit_dynamics", "jax": "jax"}  # engine -> the extra's module (skipped when absent)
 
 
 def lifted_gaussian(k=40, sigma=10.0, dt=1.0):
@@ -83,8 +85,8 @@ def with_flux(model):
 
 @pytest.fixture(params=ENGINE_NAMES, scope="module")
 def engine_name(request):
-    if request.param == "dynamics":
-        pytest.importorskip("qiskit_dynamics")
+    if request.param in OPTIONAL:
+        pytest.importorskip(OPTIONAL[request.param])
     return request.param
 
 

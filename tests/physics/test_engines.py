@@ -110,8 +110,8 @@ def test_unknown_engine_names_the_field():
 def test_engine_registry():
     """One registry: every conventions.ENGINE_NAMES entry resolves (case-insensitive); instances pass through."""
     for name in ENGINE_NAMES:
-        if name == "dynamics":
-            pytest.importorskip("qiskit_dynamics")
+        if name in ("dynamics", "jax"):
+            pytest.importorskip({"dynamics": "qiskit_dynamics", "jax": "jax"}[name])
         engine = get_engine(name.upper())
         assert engine.name == name
         assert get_engine(engine) is engine
@@ -132,8 +132,8 @@ def test_missing_qiskit_dynamics_says_how_to_install(monkeypatch):
 
 @pytest.fixture(params=ENGINE_NAMES)
 def any_engine(request):
-    if request.param == "dynamics":
-        pytest.importorskip("qiskit_dynamics")
+    if request.param in ("dynamics", "jax"):
+        pytest.importorskip({"dynamics": "qiskit_dynamics", "jax": "jax"}[request.param])
     return get_engine(request.param)
 
 

@@ -87,7 +87,7 @@ def test_adjoint_equals_parameter_shift_equals_finite_difference(ansatz):
 def test_code_grid_shift_equals_adjoint_on_ideal_quantizer():
     ds = load_dataset("iris", seed=0)
     model = QNNModel("compact16", 4, 3)
-    q = Executor(IdealQuantizer(6))
+    q = Executor(IdealQuantizer(6, quantize_inputs=True))
     codes = q.encode_params(model.circuit, np.random.default_rng(2).uniform(-np.pi, np.pi, 16))
     _, ga, _ = loss_and_grad(model, q, ds.x_train[:10], ds.y_train[:10], codes, method="adjoint")
     _, gs, _ = loss_and_grad(model, q, ds.x_train[:10], ds.y_train[:10], codes, method="shift")

@@ -1,0 +1,139 @@
+"""Seed-study chapters on synthetic store records: each verdict follows the data, and flips when it says so."""
+
+import pytest
+
+from cryoctl.report.seed import (
+    compile_chapter, deadlock_chapter, elbow_chapter, has_seed_points, predicted_stall_bits, trainer_chapter,
+)
+
+SEEDS = [0, 1, 2, 3, 4]
+JITTER = [0.01, -0.01, 0.005, -0.005, 0.0]  # per-seed spread of the synthetic accuracies
+PAIRS = [("iris", "compact16"), ("digits", "deep48")]
+
+
+def rec(kind, bits, seed, acc, *, dataset="iris", ansatz="compact16", provider="ideal", **extra):
+    r = {"kind": kind, "bits": bits, "seed": seed, "profile": "cryo_cmos_6bit", "task.dataset": dataset,
+         "task.ansatz": ansatz, "task.provider": provider, "result.accuracy": acc, "result.n_test": 45}
+    for k, v in extra.items():
+        r[k.replace("__", ".")] = v
+    return r
+
+
+def elbow_records(acc_of_bits, provider="ideal", seeds=SEEDS):
+    out = []
+    for ds, an in PAIRS:
+        for b in range(2, 9):
+            for s in seeds:
+                out.append(rec("qnn_infer", b, s, acc_of_bits(b) + JITTER[s], dataset=ds, ansatz=an, provider=provider,
+                               task__model="train-float", result__float_accuracy=0.9 + JITTER[s]))
+    return out
+
+
+def test_elbow_reproduced_and_flips():
+    good = elbow_chapter(elbow_records(lambda b: 0.9 if b >= 4 else 0.4))
+    (v,) = good["verdicts"]
+    assert v["reproduced"] is True and v["where"] == "abstract quantizer"
+    assert {c["elbow"] for c in good["curves"]} == {4} and all(c["elbow_resolved"] for c in good["curves"])
+    assert "45 samples" in v["text"] and "5 seeds" in v["text"]
+    # 6 bits loses 10 points on every pair: the loss is resolved -> not reproduced, and the reason says so
+    lost = elbow_chapter(elbow_records(lambda b: 0.9 if b >= 7 else (0.8 if b >= 4 else 0.4)))
+    (v,) = lost["verdicts"]
+    assert v["reproduced"] is False and "at 6 bits" in v["text"] and "+10.0 pt" in v["text"]
+    # no elbow at all (2 bits already keep the accuracy): outside 3-5 -> not reproduced
+    flat = elbow_chapter(elbow_records(lambda b: 0.9))
+    (v,) = flat["verdicts"]
+    assert v["reproduced"] is False and "elbow" in v["text"] and "at 2 bits" in v["text"]
+    # four seeds: no verdict
+    few = elbow_chapter(elbow_records(lambda b: 0.9 if b >= 4 else 0.4, seeds=SEEDS[:4]))
+    assert few["verdicts"][0]["reproduced"] is None
+    # the hardware curve gets its own verdict
+    both = elbow_chapter(elbow_records(lambda b: 0.9 if b >= 4 else 0.4)
+                         + elbow_records(lambda b: 0.9 if b >= 8 else 0.5, provider="hardware"))
+    verdicts = {v["where"]: v["reproduced"] for v in both["verdicts"]}
+    assert verdicts == {"abstract quantizer": True, "cryo_cmos_6bit (emulated)": False}
+
+
+def deadlock_records(moved):
+    out = []
+    for lr in (0.05, 0.001):
+        for b in range(2, 15, 2):
+            for s in SEEDS:
+                out.append(rec("qnn_train", b, s, 0.5, task__trainer="round", task__optimizer="adam", task__lr=lr,
+                               result__changed_frac=moved(lr, b)))
+    return out
+
+
+def test_deadlock_law_and_flip():
+    assert predicted_stall_bits(0.05) == 6 and predicted_stall_bits(0.001) == 12
+    law = deadlock_chapter(deadlock_records(lambda lr, b: 0.0 if b < predicted_stall_bits(lr) else 0.3))
+    assert law["verdict"]["reproduced"] is True
+    assert {c["lr"]: c["measured_bits"] for c in law["checks"]} == {0.001: 12, 0.05: 6}
+    assert "12 bits" in law["verdict"]["text"]
+    # codes move at 4 bits with lr 0.05 although lr < step/2 there: the law is broken -> not reproduced
+    moved = deadlock_chapter(deadlock_records(lambda lr, b: 0.2 if (lr == 0.05 and b == 4) else
+                                              (0.0 if b < predicted_stall_bits(lr) else 0.3)))
+    assert moved["verdict"]["reproduced"] is False and "4 bits" in moved["verdict"]["text"]
+    # stalled even at 14 bits with lr 0.05 (predicted 6): not reproduced either
+    stuck = deadlock_chapter(deadlock_records(lambda lr, b: 0.0 if lr == 0.05 else (0.0 if b < 12 else 0.3)))
+    assert stuck["verdict"]["reproduced"] is False and "largest swept" in stuck["verdict"]["text"]
+
+
+def trainer_records(acc):
+    """acc(pair, bits, trainer) -> accuracy; float at 16 bits is the reference."""
+    out = []
+    for ds, an in PAIRS:
+        for s in SEEDS:
+            out.append(rec("qnn_train", 16, s, 0.9 + JITTER[s], dataset=ds, ansatz=an, task__trainer="float",
+                           task__lr=0.05, task__optimizer="adam", result__changed_frac=1.0))
+            for b in (2, 4, 6, 8, 10):
+                for t in ("round", "stochastic", "latent"):
+                    a = acc((ds, an), b, t)
+                    if a is None:
+                        continue
+                    out.append(rec("qnn_train", b, s, a + JITTER[s], dataset=ds, ansatz=an, task__trainer=t,
+                                   task__lr=0.05, task__optimizer="adam", task__temperature=1.0,
+                                   result__changed_frac=0.3))
+    return out
+
+
+def test_stochastic_verdict_and_moonshot_flip():
+    good = trainer_chapter(trainer_records(lambda p, b, t: 0.5 if t == "round" else 0.9))
+    assert good["verdict"]["reproduced"] is True
+    assert good["reference"]["iris/compact16"]["bits"] == 16
+    assert good["moonshot"]["met"] is True
+    # 4-bit stochastic training loses 20 points on digits/deep48 -> not reproduced, the pair and bits named
+    bad = trainer_chapter(trainer_records(
+        lambda p, b, t: 0.5 if t == "round" else (0.7 if (p[0] == "digits" and b == 4 and t == "stochastic") else 0.9)))
+    assert bad["verdict"]["reproduced"] is False
+    assert "at 4 bits on digits/deep48" in bad["verdict"]["text"] and "20.0 pt" in bad["verdict"]["text"]
+    # ... but the latent trainer still matches there: the moonshot takes the best trainer per pair
+    assert bad["moonshot"]["met"] is True
+    assert {r["pair"]: r["trainer"] for r in bad["moonshot"]["pairs"]}["digits/deep48"] == "latent"
+    # every trainer loses 8 points at 4 bits on digits/deep48: moonshot not met, worst pair reported
+    miss = trainer_chapter(trainer_records(lambda p, b, t: 0.82 if (p[0] == "digits" and b == 4) else 0.9))
+    assert miss["moonshot"]["met"] is False
+    assert miss["moonshot"]["worst"]["pair"] == "digits/deep48"
+    assert miss["moonshot"]["worst"]["gap_pts"] == pytest.approx(8.0)
+    assert "worst pair digits/deep48" in miss["moonshot"]["text"]
+    # no loss resolved, but seeds spread by +-15 points: the data cannot exclude a loss -> undecided, not reproduced
+    wide = trainer_chapter([{**r, "result.accuracy": r["result.accuracy"] + (0.15 if r["seed"] % 2 else -0.15)}
+                            if r["task.trainer"] == "stochastic" else r
+                            for r in trainer_records(lambda p, b, t: 0.9)])
+    assert wide["verdict"]["reproduced"] is None and "too wide" in wide["verdict"]["text"]
+
+
+def test_compile_panel():
+    recs = []
+    for s in SEEDS:
+        for mode, acc, ns, inf in (("native", 0.8, 120.0, 3e-3), ("zxzxz", 0.88, 240.0, 1e-4)):
+            recs.append(rec("qnn_infer", 4, s, acc + JITTER[s], provider="hardware", task__model="train-float",
+                            result__float_accuracy=0.9, result__compile=mode, result__drive_ns=ns,
+                            result__rotation_infidelity=inf, **({"task__compile": mode} if mode != "native" else {})))
+    cp = compile_chapter(recs)
+    zx = [r for r in cp["rows"] if r["compile"] == "zxzxz"][0]
+    assert zx["zxzxz_minus_native_pts"] == pytest.approx(8.0) and zx["diff_lo"] > 0
+    assert zx["drive_ns"] == 2 * [r for r in cp["rows"] if r["compile"] == "native"][0]["drive_ns"]
+    assert "better than native on 1" in cp["text"]
+    assert has_seed_points(recs + elbow_records(lambda b: 0.9)) and not has_seed_points(recs[:2])
+    # the default study's kind of store (2 seeds per setting) gets no seed-study chapters
+    assert not has_seed_points(elbow_records(lambda b: 0.9, seeds=[0, 1]))
