@@ -433,21 +433,7 @@ class Executor:
 
     def shift_jacobian(self, circuit: Circuit, x, params, rng: np.random.Generator | None = None):
         """(E0 (B, n), J (n_params, B, n)) for ONE parameter set, by the (generalised) shift rule."""
-        params = self._prepare_params(circuit, params)
-        if params.shape[0] != 1:
-            raise CryoctlError(f"expected one parameter set, got {params.shape[0]}", field="params")
-        params = params[0, : circuit.n_params]
-        m = params.size
-        move, denom = self.shift_rule(circuit)
-        shifted = np.repeat(params[None, :], 2 * m + 1, axis=0)
-        idx = np.arange(m)
-        shifted[1 + idx, idx] += move
-        shifted[1 + m + idx, idx] -= move
-        if self.quantized:
-            shifted = self.wrap_codes(circuit, shifted)
-        e = self.expect(circuit, x, shifted, rng)
-        jac = (e[1: 1 + m] - e[1 + m:]) / denom[:, None, None]
-        return e[0], jac
+        return shift_jacobian_of(self, circuit, x, params, rng)
 
     @property
     def can_density_adjoint(self) -> bool:
@@ -641,3 +627,26 @@ class Executor:
 def blocks_op(blocks: list, bi: int, j: int) -> np.ndarray:
     """The operation of gate j of rotation block bi of a program's blocks."""
     return blocks[bi][1][j][1]
+
+
+def shift_jacobian_of(executor, circuit: Circuit, x, params, rng: np.random.Generator | None = None):
+    """The shift-rule Jacobian through any executor's ``expect`` (numpy or JAX): the 2 m + 1 parameter sets
+    (unshifted, each parameter moved by +move, then by -move, wrapped on the code grid) in ONE call,
+
+        J_k = [E(p + move_k e_k) - E(p - move_k e_k)] / denom_k      (:meth:`Executor.shift_rule`).
+    """
+    params = executor._prepare_params(circuit, params)
+    if params.shape[0] != 1:
+        raise CryoctlError(f"expected one parameter set, got {params.shape[0]}", field="params")
+    params = params[0, : circuit.n_params]
+    m = params.size
+    move, denom = executor.shift_rule(circuit)
+    shifted = np.repeat(params[None, :], 2 * m + 1, axis=0)
+    idx = np.arange(m)
+    shifted[1 + idx, idx] += move
+    shifted[1 + m + idx, idx] -= move
+    if executor.quantized:
+        shifted = executor.wrap_codes(circuit, shifted)
+    e = executor.expect(circuit, x, shifted, rng)
+    jac = (e[1: 1 + m] - e[1 + m:]) / np.asarray(denom, dtype=float)[:, None, None]
+    return e[0], jac

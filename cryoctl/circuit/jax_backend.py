@@ -54,7 +54,7 @@ jax.config.update("jax_enable_x64", True)
 
 from cryoctl.circuit.description import Circuit, Rot  # noqa: E402
 from cryoctl.circuit.entangler import IdealCZ, RealizedCZ  # noqa: E402
-from cryoctl.circuit.executor import Executor  # noqa: E402
+from cryoctl.circuit.executor import Executor, shift_jacobian_of  # noqa: E402
 from cryoctl.circuit.ops import cz_diagonal  # noqa: E402
 from cryoctl.circuit.providers import ExactProvider, IdealQuantizer, TableProvider  # noqa: E402
 from cryoctl.circuit.readout import Readout, expect_z  # noqa: E402
@@ -547,21 +547,7 @@ class JaxExecutor:
     def shift_jacobian(self, circuit: Circuit, x, params, rng: np.random.Generator | None = None):
         """(E0 (B, n), J (n_params, B, n)) for ONE parameter set, by the (generalised) shift rule of
         :meth:`Executor.shift_jacobian` (same code shifts, same wrapping), 2 m + 1 sets in one run."""
-        params = self._prepare_params(circuit, params)
-        if params.shape[0] != 1:
-            raise CryoctlError(f"expected one parameter set, got {params.shape[0]}", field="params")
-        params = params[0, : circuit.n_params]
-        m = params.size
-        move, denom = self.shift_rule(circuit)
-        shifted = np.repeat(params[None, :], 2 * m + 1, axis=0)
-        idx = np.arange(m)
-        shifted[1 + idx, idx] += move
-        shifted[1 + m + idx, idx] -= move
-        if self.quantized:
-            shifted = self.wrap_codes(circuit, shifted)
-        e = self.expect(circuit, x, shifted, rng)
-        jac = (e[1: 1 + m] - e[1 + m:]) / np.asarray(denom, dtype=float)[:, None, None]
-        return e[0], jac
+        return shift_jacobian_of(self, circuit, x, params, rng)
 
     def adjoint_vjp(self, circuit: Circuit, x, params, weights):
         """(E (P, B, n), grad (P, n_params) of sum w * E) by reverse-mode autodiff (``jax.vjp``) of the
