@@ -60,26 +60,35 @@ def depolarize_pair(rho: np.ndarray, a: int, b: int, p: float, n: int, d: int) -
         return rho
     P, B = rho.shape[:2]
     r = rho.reshape((P, B) + (d,) * (2 * n))
+    reduced = sum(r[pair_slice(a, b, n, i, j)] for i in (0, 1) for j in (0, 1))  # Tr_ab(Pi rho Pi)
+    r *= np.where(leaked_pair_mask(a, b, n, d), 1.0, 1.0 - p)
+    for i in (0, 1):
+        for j in (0, 1):
+            r[pair_slice(a, b, n, i, j)] += (p / 4) * reduced
+    return rho
 
-    def sl(i, j):
-        idx = [slice(None)] * (2 + 2 * n)
-        idx[2 + a] = idx[2 + n + a] = i
-        idx[2 + b] = idx[2 + n + b] = j
-        return tuple(idx)
+
+def pair_slice(a: int, b: int, n: int, i: int, j: int) -> tuple:
+    """Index of the slice ket_a = bra_a = i, ket_b = bra_b = j of a density matrix viewed as (P, B, d, ..., d)
+    with n ket axes then n bra axes."""
+    idx = [slice(None)] * (2 + 2 * n)
+    idx[2 + a] = idx[2 + n + a] = i
+    idx[2 + b] = idx[2 + n + b] = j
+    return tuple(idx)
+
+
+def leaked_pair_mask(a: int, b: int, n: int, d: int) -> np.ndarray:
+    """True where both the ket and the bra of the pair (a, b) lie in the leaked block Q (a level >= 2 on a or b),
+    broadcastable against the (P, B, d, ..., d) view of a density matrix."""
 
     def level(axis):
         shape = [1] * (2 + 2 * n)
         shape[axis] = d
         return np.arange(d).reshape(shape)
 
-    reduced = sum(r[sl(i, j)] for i in (0, 1) for j in (0, 1))  # Tr_ab(Pi rho Pi)
     leaked_ket = (level(2 + a) >= 2) | (level(2 + b) >= 2)
     leaked_bra = (level(2 + n + a) >= 2) | (level(2 + n + b) >= 2)
-    r *= np.where(leaked_ket & leaked_bra, 1.0, 1.0 - p)
-    for i in (0, 1):
-        for j in (0, 1):
-            r[sl(i, j)] += (p / 4) * reduced
-    return rho
+    return leaked_ket & leaked_bra
 
 
 @dataclass(frozen=True)

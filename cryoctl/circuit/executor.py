@@ -431,6 +431,24 @@ class Executor:
         """<Z_q> read out (assignment errors, shots) for every parameter set and sample: (P, B, n)."""
         return expect_z(self.populations(circuit, x, params), circuit.n_qubits, self.readout, rng)
 
+    def _readout_observable(self, pops: np.ndarray, weights) -> tuple[np.ndarray, np.ndarray]:
+        """(E, O) for populations (P, B, d, ..., d): E = <Z_q> read out exactly (P, B, n), and the diagonal
+        observable O = sum_q w_q gain Z_q (Z = +1 on level 0, -1 above; leaked levels read as 1), shaped like
+        ``pops``; ``weights`` is (P, B, n) or a callable E -> weights (a loss cotangent at E)."""
+        P, B = pops.shape[:2]
+        n, d = pops.ndim - 2, pops.shape[-1]
+        ro = self.readout
+        e = (ro.p10 - ro.p01) + ro.gain * z_exact(pops, n)
+        w = np.broadcast_to(np.asarray(weights(e) if callable(weights) else weights, dtype=float), (P, B, n)) * ro.gain
+        zl = -np.ones(d)
+        zl[0] = 1.0
+        obs = np.zeros((P, B) + (d,) * n)
+        for q in range(n):
+            shape = [1] * n
+            shape[q] = d
+            obs = obs + w[:, :, q].reshape((P, B) + (1,) * n) * zl.reshape(shape)
+        return e, obs
+
     def shift_jacobian(self, circuit: Circuit, x, params, rng: np.random.Generator | None = None):
         """(E0 (B, n), J (n_params, B, n)) for ONE parameter set, by the (generalised) shift rule."""
         return shift_jacobian_of(self, circuit, x, params, rng)
@@ -492,17 +510,7 @@ class Executor:
         else:
             r = self._density(prog, populations_only=True, record=record)
             pops = r[:, :, diag].real.reshape((P, B) + (d,) * n)
-        ro = self.readout
-        e = (ro.p10 - ro.p01) + ro.gain * z_exact(pops, n)
-        # the observable sum_q w_q gain Z_q (diagonal: l = vec(L^T) = L), Z = +1 on level 0, -1 above
-        w = np.broadcast_to(np.asarray(weights(e) if callable(weights) else weights, dtype=float), (P, B, n)) * ro.gain
-        zl = -np.ones(d)
-        zl[0] = 1.0
-        obs = np.zeros((P, B) + (d,) * n)
-        for q in range(n):
-            shape = [1] * n
-            shape[q] = d
-            obs = obs + w[:, :, q].reshape((P, B) + (1,) * n) * zl.reshape(shape)
+        e, obs = self._readout_observable(pops, weights)  # diagonal: l = vec(L^T) = L
         lam_diag = obs.reshape(P, B, -1)
         if tail:  # a diagonal observable stays diagonal backwards through ideal CZs (self-dual, cz_populations)
             for _, pairs in blocks[:last:-1]:
@@ -591,17 +599,8 @@ class Executor:
                 fused[q] = (suffix, derivs)
                 psi = apply_1q(psi, suffix, q, n, d)
             record.append(("rot", fused))
-        ro = self.readout
         pops = (psi.real**2 + psi.imag**2).reshape((P, B) + (d,) * n)
-        e = (ro.p10 - ro.p01) + ro.gain * z_exact(pops, n)
-        w = np.broadcast_to(np.asarray(weights(e) if callable(weights) else weights, dtype=float), (P, B, n)) * ro.gain
-        zl = -np.ones(d)
-        zl[0] = 1.0
-        obs = np.zeros((P, B) + (d,) * n)
-        for q in range(n):
-            shape = [1] * n
-            shape[q] = d
-            obs = obs + w[:, :, q].reshape((P, B) + (1,) * n) * zl.reshape(shape)
+        e, obs = self._readout_observable(pops, weights)
         lam = psi * obs.reshape(P, B, d**n)
         grad = np.zeros((P, circuit.n_params))
         for bi in range(len(record) - 1, -1, -1):

@@ -53,7 +53,7 @@ except ImportError as exc:
 jax.config.update("jax_enable_x64", True)
 
 from cryoctl.circuit.description import Circuit, Rot  # noqa: E402
-from cryoctl.circuit.entangler import IdealCZ, RealizedCZ  # noqa: E402
+from cryoctl.circuit.entangler import IdealCZ, RealizedCZ, leaked_pair_mask, pair_slice  # noqa: E402
 from cryoctl.circuit.executor import Executor, shift_jacobian_of  # noqa: E402
 from cryoctl.circuit.ops import cz_diagonal  # noqa: E402
 from cryoctl.circuit.providers import ExactProvider, IdealQuantizer, TableProvider  # noqa: E402
@@ -169,24 +169,11 @@ def depolarize_pair_jax(rho, a: int, b: int, p: float, n: int, d: int):
     """(1 - p) rho + p [Tr_ab(Pi rho Pi) (x) Pi/4 + Q rho Q] on (a, b): :func:`entangler.depolarize_pair`."""
     P, B = rho.shape[:2]
     r = rho.reshape((P, B) + (d,) * (2 * n))
-
-    def sl(i, j):
-        idx = [slice(None)] * (2 + 2 * n)
-        idx[2 + a] = idx[2 + n + a] = i
-        idx[2 + b] = idx[2 + n + b] = j
-        return tuple(idx)
-
-    def level(axis):
-        shape = [1] * (2 + 2 * n)
-        shape[axis] = d
-        return np.arange(d).reshape(shape)
-
-    reduced = sum(r[sl(i, j)] for i in (0, 1) for j in (0, 1))
-    leaked = ((level(2 + a) >= 2) | (level(2 + b) >= 2)) & ((level(2 + n + a) >= 2) | (level(2 + n + b) >= 2))
-    r = r * np.where(leaked, 1.0, 1.0 - p)
+    reduced = sum(r[pair_slice(a, b, n, i, j)] for i in (0, 1) for j in (0, 1))
+    r = r * np.where(leaked_pair_mask(a, b, n, d), 1.0, 1.0 - p)
     for i in (0, 1):
         for j in (0, 1):
-            r = r.at[sl(i, j)].add((p / 4) * reduced)
+            r = r.at[pair_slice(a, b, n, i, j)].add((p / 4) * reduced)
     return r.reshape(P, B, d**n, d**n)
 
 
@@ -396,17 +383,7 @@ class JaxExecutor:
 
     # ------------------------------------------------------------------ inputs
     def _prepare_params(self, circuit: Circuit, params) -> np.ndarray:
-        params = np.zeros((1, 0), dtype=np.int64) if params is None else np.asarray(params)
-        if params.ndim == 1:
-            params = params[None, :]
-        if params.shape[1] < circuit.n_params:
-            raise CryoctlError(f"expected {circuit.n_params} parameters, got {params.shape[1]}", field="params")
-        if not self.quantized:
-            return params.astype(float)
-        if params.size and not np.issubdtype(params.dtype, np.integer):
-            raise CryoctlError(f"{self.label} plays integer codes, got {params.dtype} parameters; encode "
-                               "angles once with Executor.encode_params", field="params")
-        return params.astype(np.int64)
+        return self._ref._prepare_params(circuit, params)
 
     def _entries(self, circuit: Circuit, x, params):
         """(P, B, param entries (P, n_param_gates, ...), data entries (B, n_data_gates, ...)): one array each,

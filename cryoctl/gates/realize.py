@@ -106,7 +106,7 @@ from typing import Any
 import numpy as np
 from numpy.polynomial.hermite_e import hermegauss
 
-from cryoctl.conventions import check_axis, kron_conj
+from cryoctl.conventions import ENGINE_NAMES, check_axis, kron_conj
 from cryoctl.dac.dynamic import noise_sigma_v, pair_covariance, slopes
 from cryoctl.errors import CryoctlError
 from cryoctl.gates.plan import (
@@ -164,7 +164,7 @@ def realize(
     prof = drive.profile
     if plan is None:
         name = engine if isinstance(engine, str) else getattr(engine, "name", "fast")
-        plan = solve_plan(prof, name if name in ("fast", "qutip", "dynamics", "jax") else "fast", kind="unitary")
+        plan = solve_plan(prof, name if name in ENGINE_NAMES else "fast", kind="unitary")
     elif not isinstance(plan, SolvePlan):
         raise CryoctlError(f"expected a SolvePlan (gates.plan.solve_plan), got {type(plan).__name__}", field="plan")
     if (plan.profile_name, plan.bits, plan.n_qubits, plan.levels) != (

@@ -28,7 +28,7 @@ import numpy as np
 from cryoctl.errors import CryoctlError
 from cryoctl.report import interactive, plots, seed
 from cryoctl.report.data import load_records, profile_table, quality_points
-from cryoctl.report.stats import WALL_PLUG_SOURCE, WALL_PLUG_W_PER_W_4K, wall_plug_factor
+from cryoctl.report.stats import WALL_PLUG_SOURCE, WALL_PLUG_W_PER_W_4K, fmt_cell, wall_plug_factor
 from cryoctl.report.summary import (
     DEFAULT_ACCURACY_MARGIN_PTS, DEFAULT_INFIDELITY_TARGET, accuracy_answers, accuracy_ranking, check_questions,
     gate_answers,
@@ -92,15 +92,6 @@ th{background:#f3f3f3} td.l,th.l{text-align:left} tr.front td{font-weight:600} t
 #seed-study img{max-width:100%;height:auto;display:block}
 """
 
-def _fmt(v: Any) -> str:
-    if v is None:
-        return "–"
-    if isinstance(v, bool):
-        return "yes" if v else "no"
-    if isinstance(v, float):
-        return f"{v:.4g}"
-    return str(v)
-
 
 def _table(rows: list[dict[str, Any]], cols: list[tuple[str, str]], table_id: str, row_class=None) -> str:
     if not rows:
@@ -109,7 +100,7 @@ def _table(rows: list[dict[str, Any]], cols: list[tuple[str, str]], table_id: st
     body = []
     for r in rows:
         cls = f' class="{row_class(r)}"' if row_class and row_class(r) else ""
-        cells = "".join(f'<td class="{"l" if i == 0 or isinstance(r.get(k), str) else ""}">{html.escape(_fmt(r.get(k)))}</td>'
+        cells = "".join(f'<td class="{"l" if i == 0 or isinstance(r.get(k), str) else ""}">{html.escape(fmt_cell(r.get(k)))}</td>'
                         for i, (k, _) in enumerate(cols))
         body.append(f"<tr{cls}>{cells}</tr>")
     return f'<table id="{table_id}"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
@@ -133,8 +124,6 @@ PROFILE_COLUMNS = [
     ("area_per_qubit_mm2", "area/qubit (mm²)"), ("qubits_that_fit", "qubits that fit"), ("gate_fidelity_mean", "gate F (mean)"),
     ("accuracy_s", "QNN accuracy on hardware (mean [95 % CI])"), ("points", "points"),
 ]
-
-
 
 
 def _bits(v: Any) -> str:

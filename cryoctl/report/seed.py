@@ -45,7 +45,7 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from cryoctl.report.stats import accuracy_interval, seed_interval
+from cryoctl.report.stats import accuracy_interval, fmt_cell, seed_interval
 
 #: fewer than this fraction of parameter updates moving a code = stalled (gradient deadlock)
 STALL_FRACTION = 0.01
@@ -566,21 +566,11 @@ def _esc(v: Any) -> str:
     return html.escape(str(v))
 
 
-def _f(v: Any) -> str:
-    if v is None:
-        return "–"
-    if isinstance(v, bool):
-        return "yes" if v else "no"
-    if isinstance(v, float):
-        return f"{v:.4g}"
-    return str(v)
-
-
 def _table(rows: list[dict[str, Any]], cols: list[tuple[str, str]], tid: str, limit: int = 400) -> str:
     if not rows:
         return f'<p class="nodata" id="nodata-{tid}">No rows.</p>'
     head = "".join(f"<th>{_esc(t)}</th>" for _, t in cols)
-    body = "".join("<tr>" + "".join(f"<td>{_esc(_f(r.get(k)))}</td>" for k, _ in cols) + "</tr>" for r in rows[:limit])
+    body = "".join("<tr>" + "".join(f"<td>{_esc(fmt_cell(r.get(k)))}</td>" for k, _ in cols) + "</tr>" for r in rows[:limit])
     more = f"<p class='assume'>{len(rows) - limit} more rows in the CSV.</p>" if len(rows) > limit else ""
     return f'<table id="{tid}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>{more}'
 

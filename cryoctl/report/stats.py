@@ -106,3 +106,14 @@ def accuracy_interval(values: Sequence[float], n_test: int | None, conf: float =
         lo, hi = min(lo, wlo), max(hi, whi)
     return {"mean": m, "lo": max(0.0, lo), "hi": min(1.0, hi), "seed_lo": slo, "seed_hi": shi,
             "wilson_lo": wlo, "wilson_hi": whi, "n_seeds": len(values), "n_test": int(n_test) if n_test else None}
+
+
+def fmt_cell(v) -> str:
+    """One table cell: "–" for missing, yes/no for booleans, 4 significant digits for floats."""
+    if v is None:
+        return "–"
+    if isinstance(v, bool):
+        return "yes" if v else "no"
+    if isinstance(v, float):
+        return f"{v:.4g}"
+    return str(v)

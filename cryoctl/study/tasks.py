@@ -362,7 +362,7 @@ class _QnnCommon(TaskParams):
     #: the hardware provider always does, and this key is left out of its points). Default: parameters
     #: only (the QNN papers).
     quantize_inputs: bool = False
-    engine: Literal["fast", "qutip", "dynamics"] = "fast"
+    engine: Literal[ENGINE_NAMES] = "fast"  # type: ignore[valid-type]
     n_noise_draws: int = Field(8, ge=1, le=4096)
     #: How RX/RY reach the hardware (:mod:`cryoctl.circuit.compile`): ``native`` = one pulse whose amplitude
     #: code is the angle; ``zxzxz`` = two fixed SX pulses around a virtual-Z phase word (angle resolution =
