@@ -134,6 +134,12 @@ class ZXZXZProvider:
     def generator(self, axis: str) -> np.ndarray:
         return self.base.generator(axis)
 
+    def harmonic_degree(self, axis: str) -> int | None:
+        """Every angle is a phase word between fixed pulses: the base's RZ degree."""
+        check_axis(axis, ROTATION_AXES)
+        deg = getattr(self.base, "harmonic_degree", None)
+        return deg("z") if deg is not None else None
+
     # per-parameter forms: every parameter's (axis, qubit) channel is a phase word on the base's RZ grid
     def _z(self, axes) -> np.ndarray:
         return np.full(np.shape(axes), "z")

@@ -568,6 +568,167 @@ class Executor:
                     lam = apply_superop_pairs(lam, np.swapaxes(sq, -1, -2), q, n, d)
         return e, grad
 
+    def line_expectations(self, circuit: Circuit, x, params, k: int, candidates) -> np.ndarray:
+        """E (G, B, n): <Z_q> read out exactly with parameter k played at each of the G ``candidates`` (codes;
+        angles on float providers) and every other parameter as in ``params`` (ONE set), for a line search.
+
+        The expectation is linear in the superoperator S of k's gate, so with rho_k the state just before
+        it (every other operation of its block applied: they act on other qubits and commute, the ones of
+        its qubit before it folded in as Pre) and Lambda_q the readout observable gain * Z_q propagated
+        backwards to just after it (the dual maps of :meth:`density_vjp`),
+
+            E_q(c) = (p10 - p01) + <Lambda_q | Suf S(c) | Pre rho_k> = (p10 - p01) + sum_ac M^q_ac (Suf S(c))_ac,
+
+        M^q = :func:`~cryoctl.circuit.simulate.reduced_pairs` (Lambda_q, Pre rho_k) on k's qubit, Suf the
+        operations of that qubit after k's gate in the block. Cost: one forward sweep to the gate and one
+        backward sweep of the n observables (batched along the parameter axis) from the end to it, whatever
+        G is -- against G full runs; equal to them to round-off (tested). Needs the density-matrix adjoint
+        (:attr:`can_density_adjoint`) and parameter k in exactly one gate.
+        """
+        if not self.can_density_adjoint:
+            raise CryoctlError("the line expectations need density-matrix execution, exact expectations (shots = "
+                               "none) and an ideal or realized CZ entangler", field="line_search")
+        x, params = self._prepare(circuit, x, params)
+        if params.shape[0] != 1:
+            raise CryoctlError(f"expected one parameter set, got {params.shape[0]}", field="params")
+        prog = self._program(circuit, x, params)
+        n, d, B = prog.n, prog.d, prog.B
+        blocks = self._blocks_for(prog, True)
+        where = [(bi, j) for bi, (kind, items) in enumerate(blocks) if kind == "rot"
+                 for j, (g, _) in enumerate(items) if g.source == "p" and g.index == k]
+        if len(where) != 1:
+            raise CryoctlError(f"parameter {k} drives {len(where)} gates; the line expectations need exactly one",
+                               field="line_search")
+        bi, j = where[0]
+        items = blocks[bi][1]
+        gate = items[j][0]
+        q = gate.qubit
+        sup = {i: kron_conj(op) if op.shape[-1] == d else op for i, (g, op) in enumerate(items) if g.qubit == q}
+        pre = suf = None
+        for i, sq in sup.items():  # the operations of k's qubit in this block, in order: Pre, S_k, Suf
+            if i < j:
+                pre = sq if pre is None else sq @ pre
+            elif i > j:
+                suf = sq if suf is None else sq @ suf
+        others = self._fuse([it for it in items if it[0].qubit != q], superop=True)
+        if bi == 0:  # the first block on |0...0>: a product state
+            r = product_pairs({**others, **({q: pre} if pre is not None else {})}, n, d, 1, B)
+        else:
+            r = self._density(prog, blocks=blocks[:bi])
+            for q2, f in others.items():
+                r = apply_superop_pairs(r, f, q2, n, d)
+            if pre is not None:
+                r = apply_superop_pairs(r, pre, q, n, d)
+        ro = self.readout
+        zl = -np.ones(d)
+        zl[0] = 1.0
+        obs = np.zeros((n,) + (d,) * n)
+        for q2 in range(n):
+            shape = [1] * n
+            shape[q2] = d
+            obs[q2] = ro.gain * np.broadcast_to(zl.reshape(shape), (d,) * n)
+        lam = np.zeros((n, B, (d * d) ** n), dtype=np.complex128)
+        lam[:, :, pair_diagonal(n, d)] = obs.reshape(n, 1, -1)
+        for kind, its in blocks[:bi:-1]:  # backwards through everything after k's block
+            if kind == "cz":
+                lam = self._entangle_pairs(lam, its, n, d, dual=True)
+            else:
+                for q2, f in self._fuse(its, superop=True).items():
+                    lam = apply_superop_pairs(lam, np.swapaxes(f, -1, -2), q2, n, d)
+        mred = reduced_pairs(lam, r, q, n, d)  # (n, B, d^2, d^2)
+        if suf is not None:  # sum_ac M_ac (Suf S)_ac = sum_ec (Suf^T M)_ec S_ec (Suf may depend on the sample)
+            mred = np.swapaxes(suf, -1, -2) @ mred
+        ops = np.asarray(self.provider.ops(gate.axis, q, np.asarray(candidates)))
+        ops = kron_conj(ops) if ops.shape[-1] == d else ops  # (G, d^2, d^2)
+        return (ro.p10 - ro.p01) + np.einsum("qbac,gac->gbq", mred, ops).real
+
+    def line_sweep(self, circuit: Circuit, x, params, pick, coords=None) -> np.ndarray:
+        """One exact coordinate sweep over the parameters (all, or those in ``coords``), from the LAST
+        parameter gate to the first: returns the new codes (n_params,) of the ONE set ``params``.
+
+        At each parameter k (reverse circuit order) ``pick(k, current, line)`` gets ``line(candidates)`` = E
+        (G, B, n) with k at each candidate and every other parameter at its current value -- the ones after k
+        already moved in this sweep -- and returns k's new code. The order is what makes it cheap: the states
+        before every operation come from ONE recorded forward sweep (the parameters before k have not moved
+        yet), and the readout observables Lambda_q (one per qubit, gain * Z_q, batched along the parameter
+        axis) are carried backwards once, through the operations as they are after their moves. With M^q =
+        reduced_pairs(Lambda_q, rho) on the qubit of k's block operation (Pre: its gates before k, Suf: after),
+
+            E_q(c) = (p10 - p01) + sum_ef (Suf^T M^q Pre^T)_ef S(c)_ef            (:meth:`line_expectations`).
+
+        Cost of the whole sweep: one forward and one backward pass (n observables) plus one reduction per
+        (block, qubit), against one forward-and-backward per coordinate; memory: the recorded states
+        (:meth:`ChunkedExecutor.line_sweep` checks it). Needs :attr:`can_density_adjoint` and every swept
+        parameter in exactly one gate.
+        """
+        if not self.can_density_adjoint:
+            raise CryoctlError("the line sweep needs density-matrix execution, exact expectations (shots = none) "
+                               "and an ideal or realized CZ entangler", field="line_search")
+        x, params = self._prepare(circuit, x, params)
+        if params.shape[0] != 1:
+            raise CryoctlError(f"expected one parameter set, got {params.shape[0]}", field="params")
+        swept = set(range(circuit.n_params)) if coords is None else {int(k) for k in coords}
+        uses = np.bincount([g.index for g in circuit.gates if isinstance(g, Rot) and g.source == "p"],
+                           minlength=circuit.n_params)
+        if any(uses[k] != 1 for k in swept):
+            raise CryoctlError("the line sweep needs every swept parameter in exactly one gate", field="line_search")
+        codes = params[0].copy()
+        prog = self._program(circuit, x, params)
+        n, d, B = prog.n, prog.d, prog.B
+        blocks = [(kind, list(items)) for kind, items in self._blocks_for(prog, True)]
+        r = product_pairs({}, n, d, 1, B)
+        before: dict[tuple[int, int], np.ndarray] = {}  # (block, qubit) -> state before that qubit's operation
+        for bi, (kind, items) in enumerate(blocks):
+            if kind == "cz":
+                r = self._entangle_pairs(r, items, n, d)
+                continue
+            needed = {g.qubit for g, _ in items if g.source == "p" and g.index in swept}
+            for q, f in self._fuse(items, superop=True).items():
+                if q in needed:
+                    before[(bi, q)] = r
+                r = apply_superop_pairs(r, f, q, n, d)
+        del r
+        ro = self.readout
+        zl = -np.ones(d)
+        zl[0] = 1.0
+        obs = np.zeros((n,) + (d,) * n)
+        for q in range(n):
+            shape = [1] * n
+            shape[q] = d
+            obs[q] = ro.gain * np.broadcast_to(zl.reshape(shape), (d,) * n)
+        lam = np.zeros((n, B, (d * d) ** n), dtype=np.complex128)
+        lam[:, :, pair_diagonal(n, d)] = obs.reshape(n, 1, -1)
+        for bi in range(len(blocks) - 1, -1, -1):
+            kind, items = blocks[bi]
+            if kind == "cz":
+                lam = self._entangle_pairs(lam, items, n, d, dual=True)
+                continue
+            for q in reversed(list(self._fuse(items, superop=True))):
+                idx = [i for i, (g, _) in enumerate(items) if g.qubit == q]
+                if (bi, q) in before:
+                    mred = reduced_pairs(lam, before.pop((bi, q)), q, n, d)  # (n, B, d^2, d^2)
+                    for t in range(len(idx) - 1, -1, -1):
+                        g = items[idx[t]][0]
+                        if g.source != "p" or g.index not in swept:
+                            continue
+                        pre = self._fuse([items[i] for i in idx[:t]], superop=True).get(q)
+                        suf = self._fuse([items[i] for i in idx[t + 1:]], superop=True).get(q)
+                        m = mred if suf is None else np.swapaxes(suf, -1, -2) @ mred
+                        m = m if pre is None else m @ np.swapaxes(pre, -1, -2)
+
+                        def line(candidates, g=g, m=m):
+                            ops = np.asarray(self.provider.ops(g.axis, g.qubit, np.asarray(candidates)))
+                            ops = kron_conj(ops) if ops.shape[-1] == d else ops
+                            return (ro.p10 - ro.p01) + np.einsum("qbac,gac->gbq", m, ops).real
+
+                        new = pick(g.index, codes[g.index], line)
+                        if new != codes[g.index]:
+                            codes[g.index] = new
+                            items[idx[t]] = (g, self.provider.ops(g.axis, g.qubit, np.asarray([new]))[:, None])
+                f = self._fuse([items[i] for i in idx], superop=True)[q]
+                lam = apply_superop_pairs(lam, np.swapaxes(f, -1, -2), q, n, d)
+        return codes
+
     def adjoint_vjp(self, circuit: Circuit, x, params, weights):
         """(E, grad): E = <Z_q> read out exactly (P, B, n); grad (P, n_params) of sum w * E (module docstring)."""
         if not self.can_adjoint:

@@ -267,6 +267,31 @@ class ChunkedExecutor(Executor):
             grad = grad + g_c
         return np.concatenate(parts, axis=1) if e is None else e, grad
 
+    def line_expectations(self, circuit: Circuit, x, params, k: int, candidates) -> np.ndarray:
+        """:meth:`Executor.line_expectations`, chunked along the samples: per sample the forward register,
+        the n backward observables and the work arrays (refused, field ``memory``, when one does not fit)."""
+        x, params = self._prepare(circuit, x, params)
+        B = x.shape[0]
+        est = estimate_run(circuit, self.provider.levels, self.mode, 1, B, entangler=self.entangler,
+                           limit_bytes=self.memory_limit_bytes, what="line search",
+                           work_factor=circuit.n_qubits + WORK_FACTOR, passes=1.0 + circuit.n_qubits).check()
+        if est.calls <= 1:
+            return super().line_expectations(circuit, x, params, k, candidates)
+        return np.concatenate([super().line_expectations(circuit, x[lo: lo + est.chunk], params, k, candidates)
+                               for lo in range(0, B, est.chunk)], axis=1)
+
+    def line_sweep(self, circuit: Circuit, x, params, pick, coords=None):
+        """:meth:`Executor.line_sweep` when its recorded states (one per parameter operation), the n backward
+        observables and the work arrays of all samples fit at once; None when they do not (a sweep decides on
+        the loss of every sample, so it cannot be chunked: the caller then goes coordinate by coordinate)."""
+        x, params = self._prepare(circuit, x, params)
+        est = estimate_run(circuit, self.provider.levels, self.mode, 1, x.shape[0], entangler=self.entangler,
+                           limit_bytes=self.memory_limit_bytes, what="line sweep",
+                           work_factor=recorded_ops(circuit) + 2 * circuit.n_qubits + WORK_FACTOR)
+        if est.calls != 1:
+            return None
+        return super().line_sweep(circuit, x, params, pick, coords)
+
     def populations(self, circuit: Circuit, x=None, params=None) -> np.ndarray:
         x, params = self._prepare(circuit, x, params)
         P, B = params.shape[0], x.shape[0]

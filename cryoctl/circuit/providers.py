@@ -193,6 +193,13 @@ class IdealQuantizer(SignedCodes, _Channels):
     def ops(self, axis: str, qubit: int, codes) -> np.ndarray:
         return rotation(axis, self.angle(axis, qubit, codes), self.levels)
 
+    def harmonic_degree(self, axis: str) -> int | None:
+        """Every <Z> is a trigonometric polynomial of this degree in the angle of one such gate: 1 on two
+        levels (exp(-i theta P/2), P^2 = 1); None on d > 2 (the embedded rotation leaves level 2 alone,
+        which puts theta/2 harmonics into the expectations)."""
+        check_axis(axis, ROTATION_AXES)
+        return 1 if self.levels == 2 else None
+
     def generator(self, axis: str) -> np.ndarray:
         return generator(axis, self.levels)
 
@@ -256,6 +263,12 @@ class TableProvider(_Channels):
             u = frame_rz(codes * self.phase_step, self.levels)
             return kron_conj(u) if self.kind == "channel" else u
         return self.table.lookup(axis, qubit, codes)
+
+    def harmonic_degree(self, axis: str) -> int | None:
+        """RZ phase words: d - 1 (the frame update multiplies rho_jk by exp(i phi (j - k)), |j - k| <= d - 1,
+        and everything after it is linear in rho); drive codes: None (a realized pulse is no function of
+        a closed form in its code)."""
+        return self.levels - 1 if check_axis(axis, ROTATION_AXES) == 2 else None
 
 
 def exact_table(bits: int, levels: int = 2, n_qubits: int = 4, angle_per_code=None, kind: str = "unitary",

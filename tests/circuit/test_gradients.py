@@ -211,3 +211,34 @@ def test_coarse_channel_uses_code_difference_of_interpolated_loss():
     # a finer channel keeps the generalised shift rule (pi code 2: s = pi / 2)
     fine = Executor(TableProvider(exact_table(3, levels=2, n_qubits=2, angle_per_code=np.pi / 2)))
     assert np.allclose(fine.shift_rule(c)[1][drive], 2.0)
+
+
+@pytest.mark.parametrize("realized", [False, True])
+def test_line_expectations_equal_one_run_per_candidate(realized):
+    """E along one parameter from one forward and one backward sweep (linear in its superoperator) equals one
+    density-matrix run per candidate code, for every parameter of a circuit whose blocks hold data gates and
+    several gates per qubit (Pre and Suf), with readout errors and a noisy ideal or a realized CZ."""
+    rng = np.random.default_rng(11)
+    d, n = 3, 3
+    c = layered(n)
+    if realized:
+        pairs = [(0, 1), (1, 2), (2, 0)]
+        ent = RealizedCZ(tuple(PairOp(pq, random_channel(d * d, rng)) for pq in pairs), d)
+    else:
+        ent = IdealCZ(0.04)
+    ex = Executor(TableProvider(exact_table(4, levels=d, n_qubits=n, kind="channel", angle_per_code=np.pi / 6.6,
+                                            phase_bits=5)), entangler=ent, readout=Readout(0.02, 0.05))
+    codes = ex.encode_params(c, rng.uniform(-1.3, 1.3, c.n_params))
+    x = rng.uniform(0, np.pi, (5, n))
+    worst = 0.0
+    for k in range(c.n_params):
+        cands = np.arange(-8, 8) if c.param_axes[k] != "z" else np.arange(-16, 16)
+        sets = np.repeat(codes[None], len(cands), axis=0)
+        sets[:, k] = cands
+        ref = ex.expect(c, x, sets)
+        got = ex.line_expectations(c, x, codes, k, cands)
+        assert np.ptp(ref) > 1e-3
+        worst = max(worst, float(np.abs(got - ref).max()))
+    assert worst < 1e-12
+    with pytest.raises(CryoctlError, match="one parameter set"):
+        ex.line_expectations(c, x, np.stack([codes, codes]), 0, [0])

@@ -126,6 +126,76 @@ def test_line_search_finds_the_exact_coordinate_minimum(iris, block, provider):
     assert moved2 == 0 and np.array_equal(again, got)
 
 
+def leaky_channel_table(bits=4, phase_bits=5, seed=0):
+    """A 3-level channel table whose drive pulses leak (every op times one fixed 0-1-2 mixing unitary):
+    coherences with level 2 put the second harmonic of a phase word into <Z>."""
+    from scipy.linalg import expm
+
+    from cryoctl.conventions import kron_conj
+
+    t = exact_table(bits, levels=3, n_qubits=4, kind="unitary", phase_bits=phase_bits)
+    a = np.random.default_rng(seed).normal(size=(3, 3)) + 1j * np.random.default_rng(seed + 1).normal(size=(3, 3))
+    mix = expm(-0.3j * (a + a.conj().T))
+    ops = {ax: kron_conj(mix @ u) for ax, u in t.ops.items()}
+    return TableProvider(dataclasses.replace(t, kind="channel", ops=ops))
+
+
+def test_phase_word_line_is_a_degree_d_minus_1_polynomial(iris):
+    """On a leaky 3-level channel table an RZ phase word's line is exactly degree 2 (5 runs give all 32
+    words, equal to brute force); a first-harmonic fit would be wrong there; drive codes have no degree."""
+    from cryoctl.qnn.trainers import _harmonic_losses, harmonic_degree, line_values
+
+    ds, model = iris
+    ex = Executor(leaky_channel_table())
+    x, y = ds.x_train[:24], ds.y_train[:24]
+    circuit = model.circuit
+    z_param = next(k for k, a in enumerate(circuit.param_axes) if a == "z" and k < 8)  # not the last layer
+    drive = next(k for k, a in enumerate(circuit.param_axes) if a != "z")
+    assert harmonic_degree(ex, circuit, z_param) == 2 and harmonic_degree(ex, circuit, drive) is None
+    codes = np.random.default_rng(3).integers(-8, 8, model.n_params)
+    grid = np.arange(-16, 16)
+    brute = []
+    for w in grid:
+        trial = codes.copy()
+        trial[z_param] = w
+        brute.append(brute_loss(model, ex, x, y, trial))
+    brute = np.array(brute)
+    assert np.ptp(brute) > 1e-3  # the line is not flat
+    values = lambda c: line_values(ex, circuit, x, codes, z_param, c)  # noqa: E731
+    assert np.allclose(_harmonic_losses(model, ex, y, z_param, grid, 2, values), brute, rtol=0, atol=1e-12)
+    assert np.abs(_harmonic_losses(model, ex, y, z_param, grid, 1, values) - brute).max() > 1e-6
+    got, moved = line_search(model, ex, x, y, codes, [z_param])
+    assert got[z_param] == grid[np.argmin(brute)] and moved == int(grid[np.argmin(brute)] != codes[z_param])
+
+
+def test_density_sweep_is_coordinate_descent_in_reverse_circuit_order(iris):
+    """On density matrices a line-search pass is one Executor.line_sweep: the same codes as moving each
+    coordinate in turn, last gate first, to the brute-force minimum of the loss over its whole grid
+    (drive codes: every code; phase words: every word)."""
+    from cryoctl.circuit import IdealCZ, Readout
+
+    ds, model = iris
+    ex = Executor(leaky_channel_table(), entangler=IdealCZ(0.03), readout=Readout(0.01, 0.04))
+    x, y = ds.x_train[:16], ds.y_train[:16]
+    circuit = model.circuit
+    codes = np.random.default_rng(5).integers(-8, 8, model.n_params)
+    got, moved = line_search(model, ex, x, y, codes, range(model.n_params))
+    order = [g.index for g in circuit.gates if getattr(g, "source", None) == "p"][::-1]
+    ref = codes.copy()
+    for k in order:
+        grid = np.arange(-8, 8) if circuit.param_axes[k] != "z" else np.arange(-16, 16)
+        losses = []
+        for c in grid:
+            trial = ref.copy()
+            trial[k] = c
+            losses.append(brute_loss(model, ex, x, y, trial))
+        best = int(np.argmin(losses))
+        cur = int(np.flatnonzero(grid == ref[k])[0])
+        if losses[best] < losses[cur] - 1e-12:
+            ref[k] = grid[best]
+    assert np.array_equal(got, ref) and moved == int(np.count_nonzero(ref != codes)) and moved >= 8
+
+
 def test_linesearch_training_never_increases_the_training_loss(iris):
     ds, model = iris
     full = CodeTrainerOptions(linesearch=LineSearchOptions(batch="full"))

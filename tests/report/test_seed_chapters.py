@@ -66,60 +66,84 @@ def deadlock_records(moved):
 def test_deadlock_law_and_flip():
     assert predicted_stall_bits(0.05) == 6 and predicted_stall_bits(0.001) == 12
     law = deadlock_chapter(deadlock_records(lambda lr, b: 0.0 if b < predicted_stall_bits(lr) else 0.3))
-    assert law["verdict"]["reproduced"] is True
+    assert law["verdicts"][0]["reproduced"] is True
     assert {c["lr"]: c["measured_bits"] for c in law["checks"]} == {0.001: 12, 0.05: 6}
-    assert "12 bits" in law["verdict"]["text"]
+    assert "12 bits" in law["verdicts"][0]["text"]
     # codes move at 4 bits with lr 0.05 although lr < step/2 there: the law is broken -> not reproduced
     moved = deadlock_chapter(deadlock_records(lambda lr, b: 0.2 if (lr == 0.05 and b == 4) else
                                               (0.0 if b < predicted_stall_bits(lr) else 0.3)))
-    assert moved["verdict"]["reproduced"] is False and "4 bits" in moved["verdict"]["text"]
+    assert moved["verdicts"][0]["reproduced"] is False and "4 bits" in moved["verdicts"][0]["text"]
     # stalled even at 14 bits with lr 0.05 (predicted 6): not reproduced either
     stuck = deadlock_chapter(deadlock_records(lambda lr, b: 0.0 if lr == 0.05 else (0.0 if b < 12 else 0.3)))
-    assert stuck["verdict"]["reproduced"] is False and "largest swept" in stuck["verdict"]["text"]
+    assert stuck["verdicts"][0]["reproduced"] is False and "largest swept" in stuck["verdicts"][0]["text"]
 
 
-def trainer_records(acc):
-    """acc(pair, bits, trainer) -> accuracy; float at 16 bits is the reference."""
+def trainer_records(acc, provider="ideal", top=16, float_acc=0.9, bits=(2, 4, 6, 8, 10)):
+    """acc(pair, bits, trainer) -> accuracy; float at ``top`` bits is the reference."""
     out = []
     for ds, an in PAIRS:
         for s in SEEDS:
-            out.append(rec("qnn_train", 16, s, 0.9 + JITTER[s], dataset=ds, ansatz=an, task__trainer="float",
-                           task__lr=0.05, task__optimizer="adam", result__changed_frac=1.0))
-            for b in (2, 4, 6, 8, 10):
+            out.append(rec("qnn_train", top, s, float_acc + JITTER[s], dataset=ds, ansatz=an, task__trainer="float",
+                           task__lr=0.05, task__optimizer="adam", result__changed_frac=1.0, provider=provider))
+            for b in bits:
                 for t in ("round", "stochastic", "latent"):
                     a = acc((ds, an), b, t)
                     if a is None:
                         continue
                     out.append(rec("qnn_train", b, s, a + JITTER[s], dataset=ds, ansatz=an, task__trainer=t,
                                    task__lr=0.05, task__optimizer="adam", task__temperature=1.0,
-                                   result__changed_frac=0.3))
+                                   result__changed_frac=0.3, provider=provider))
     return out
 
 
 def test_stochastic_verdict_and_moonshot_flip():
     good = trainer_chapter(trainer_records(lambda p, b, t: 0.5 if t == "round" else 0.9))
-    assert good["verdict"]["reproduced"] is True
-    assert good["reference"]["iris/compact16"]["bits"] == 16
-    assert good["moonshot"]["met"] is True
+    assert good["verdicts"][0]["reproduced"] is True
+    assert good["reference"]["abstract quantizer"]["iris/compact16"]["bits"] == 16
+    assert good["moonshots"][0]["met"] is True
     # 4-bit stochastic training loses 20 points on digits/deep48 -> not reproduced, the pair and bits named
     bad = trainer_chapter(trainer_records(
         lambda p, b, t: 0.5 if t == "round" else (0.7 if (p[0] == "digits" and b == 4 and t == "stochastic") else 0.9)))
-    assert bad["verdict"]["reproduced"] is False
-    assert "at 4 bits on digits/deep48" in bad["verdict"]["text"] and "20.0 pt" in bad["verdict"]["text"]
+    assert bad["verdicts"][0]["reproduced"] is False
+    assert "at 4 bits on digits/deep48" in bad["verdicts"][0]["text"] and "20.0 pt" in bad["verdicts"][0]["text"]
     # ... but the latent trainer still matches there: the moonshot takes the best trainer per pair
-    assert bad["moonshot"]["met"] is True
-    assert {r["pair"]: r["trainer"] for r in bad["moonshot"]["pairs"]}["digits/deep48"] == "latent"
+    assert bad["moonshots"][0]["met"] is True
+    assert {r["pair"]: r["trainer"] for r in bad["moonshots"][0]["pairs"]}["digits/deep48"] == "latent"
     # every trainer loses 8 points at 4 bits on digits/deep48: moonshot not met, worst pair reported
     miss = trainer_chapter(trainer_records(lambda p, b, t: 0.82 if (p[0] == "digits" and b == 4) else 0.9))
-    assert miss["moonshot"]["met"] is False
-    assert miss["moonshot"]["worst"]["pair"] == "digits/deep48"
-    assert miss["moonshot"]["worst"]["gap_pts"] == pytest.approx(8.0)
-    assert "worst pair digits/deep48" in miss["moonshot"]["text"]
+    assert miss["moonshots"][0]["met"] is False
+    assert miss["moonshots"][0]["worst"]["pair"] == "digits/deep48"
+    assert miss["moonshots"][0]["worst"]["gap_pts"] == pytest.approx(8.0)
+    assert "worst pair digits/deep48" in miss["moonshots"][0]["text"]
     # no loss resolved, but seeds spread by +-15 points: the data cannot exclude a loss -> undecided, not reproduced
     wide = trainer_chapter([{**r, "result.accuracy": r["result.accuracy"] + (0.15 if r["seed"] % 2 else -0.15)}
                             if r["task.trainer"] == "stochastic" else r
                             for r in trainer_records(lambda p, b, t: 0.9)])
-    assert wide["verdict"]["reproduced"] is None and "too wide" in wide["verdict"]["text"]
+    assert wide["verdicts"][0]["reproduced"] is None and "too wide" in wide["verdicts"][0]["text"]
+
+
+def test_hardware_gets_its_own_reference_verdicts_and_moonshot():
+    """Emulated-hardware training is judged against float on the SAME hardware (at its top bits); the moonshot
+    rows there also carry the gap to float on exact gates; the abstract chapter is unchanged by them."""
+    abstract = trainer_records(lambda p, b, t: 0.5 if t == "round" else 0.9)
+    # hardware: float reaches 0.8 at 12 bits (noise); latent 0.795 at 4 bits, stochastic 0.7
+    hw = trainer_records(lambda p, b, t: {"round": 0.5, "stochastic": 0.7, "latent": 0.795}[t], provider="hardware",
+                         top=12, float_acc=0.8, bits=(4,))
+    ch = trainer_chapter(abstract + hw)
+    assert [v["where"] for v in ch["verdicts"]] == ["abstract quantizer", "cryo_cmos_6bit (emulated)"]
+    assert ch["verdicts"][0]["reproduced"] is True and ch["verdicts"][1]["reproduced"] is False
+    assert ch["verdicts"][1]["text"].startswith("cryo_cmos_6bit (emulated): not reproduced")
+    assert ch["reference"]["cryo_cmos_6bit (emulated)"]["iris/compact16"]["bits"] == 12
+    m_abs, m_hw = ch["moonshots"]
+    assert m_abs == trainer_chapter(abstract)["moonshots"][0]
+    assert m_hw["met"] is True and {r["trainer"] for r in m_hw["pairs"]} == {"latent"}
+    assert all(r["gap_pts"] == pytest.approx(0.5) and r["gap_abstract_pts"] == pytest.approx(10.5) for r in m_hw["pairs"])
+    assert "float on the same emulated hardware at 12 bits" in m_hw["text"] and "exact gates" in m_hw["text"]
+    # the deadlock map is per where as well
+    dl = deadlock_chapter(deadlock_records(lambda lr, b: 0.0 if b < predicted_stall_bits(lr) else 0.3)
+                          + [{**r, "task.provider": "hardware"} for r in deadlock_records(lambda lr, b: 0.3)])
+    assert [(v["where"], v["reproduced"]) for v in dl["verdicts"]] == [("abstract quantizer", True),
+                                                                       ("cryo_cmos_6bit (emulated)", False)]
 
 
 def test_compile_panel():

@@ -38,7 +38,7 @@ def test_quick_seed_study_runs_and_reports(tmp_path, monkeypatch):
     seed = rep["seed_study"]
     assert seed is not None and all(seed["plots"].values())
     page = (tmp_path / "out" / "report.html").read_text()
-    for tid in ("seed-study", "verdict-elbow-0", "verdict-elbow-1", "verdict-deadlock", "verdict-stochastic", "moonshot",
+    for tid in ("seed-study", "verdict-elbow-0", "verdict-elbow-1", "verdict-deadlock-0", "verdict-stochastic-0", "moonshot-0",
                 "verdict-compile", "plot-seed-elbow", "plot-seed-deadlock", "plot-seed-trainers", "seed-compile-table"):
         assert f'id="{tid}"' in page, tid
     # elbow: 6 bits not swept in the quick grid -> no verdict either way, and it says why
@@ -47,7 +47,7 @@ def test_quick_seed_study_runs_and_reports(tmp_path, monkeypatch):
     # deadlock: Adam lr 0.05 cannot move a 2- or 4-bit code (b* = ceil(log2(pi / 0.05)) = 6); at 8 bits it does
     (check,) = seed["deadlock"]["checks"]
     assert check["predicted_bits"] == 6 and check["stalled_bits"] == [2, 4] and check["measured_bits"] == 8
-    assert seed["deadlock"]["verdict"]["reproduced"] is True
+    assert seed["deadlock"]["verdicts"][0]["reproduced"] is True
     # compile panel: zxzxz doubles the drive time; 5 seeds; the test-set size is carried
     rows = json.loads((tmp_path / "out" / "report.json").read_text())["seed_study"]["compile"]["rows"]
     by = {(r["bits"], r["compile"]): r for r in rows}
