@@ -9,7 +9,8 @@ Circuit: the ``compact16`` pattern on n qubits (RY(x) encoding, 2 layers of [RY,
   ``Executor.adjoint_vjp``; JAX: reverse-mode autodiff ``JaxExecutor.adjoint_vjp`` = jax.vjp).
 
 Both backends get the same inputs and must agree (max |difference| printed; 1e-10 asserted). JAX times are
-steady state (median over repeats after one compiling call, whose time is printed separately). Memory:
+steady state (median over repeats after one compiling call, whose time is printed separately; numpy and
+JAX calls alternate, so load changes on a shared machine hit both; forwards are repeated 5x as often). Memory:
 the state array of the largest call (P B d^n complex128), the process peak RSS after the size, and the
 device's peak bytes when the JAX device reports them (GPU). The same script runs unchanged on a GPU
 machine (JAX then runs on the GPU, numpy on the CPU cores) and prints the same ratios;
@@ -19,15 +20,21 @@ machine (JAX then runs on the GPU, numpy on the CPU cores) and prints the same r
 
 Target (issue "Scale and speed", item 3): JAX-CPU >= 2x faster than numpy at 8 qubits.
 
-Measured (one run, JAX 0.10.2 on CPU, the shared 2-core development machine at load ~5; no GPU was available,
-so the GPU ratios are still to be measured; numpy time / JAX time, all |diff| <= 4e-15):
+Measured (one run, JAX 0.10.2 on CPU, the SHARED 2-core development machine while another engineer's jobs
+ran: load average 3.3 -> 3.8 during the run (`uptime`); no GPU was available, so the GPU ratios are still to
+be measured; numpy time / JAX time, all |diff| <= 4e-15):
 
     qubits  table fwd  table grad  exact fwd  exact grad
-         4      0.96x       2.69x      0.79x       1.61x
-         8      2.20x       3.82x      2.81x       1.88x     (numpy: 8.8 / 769 / 8.4 / 42 ms)
-        10      2.42x       3.70x      1.69x       2.47x     (B = 4; largest state 292 MiB, peak RSS 1.3 GB)
+         4      1.03x       1.74x      0.77x       1.08x
+         8      2.54x       2.43x      2.45x       2.17x     (numpy: 7.5 / 635 / 7.1 / 36 ms)
+        10      6.40x       5.21x      7.72x       5.18x     (B = 4; largest state 292 MiB, peak RSS 1.3 GB)
 
-Compilation: 0.5-2.6 s per circuit shape (paid once). Runs on the same machine at load 10-15 gave ratios
+A run a minute earlier at the same load gave 2.40x / 2.36x / 2.84x / 4.22x at 8 qubits. Before the
+marginals-from-the-held-state change (this script before its timing was interleaved, load ~0.9): 0.93x / 2.05x / 1.99x / 2.33x at 8 qubits.
+At 4 qubits the calls take < 1 ms on both sides and the JAX host overhead (input encoding, dispatch of
+2-3 compiled calls) dominates.
+
+Compilation: 1-9 s per circuit shape at that load (paid once; the gradient compiles three programs). Runs on the same machine at load 10-15 gave ratios
 from 0.9x to 4x: compare only ratios from one run.
 """
 
@@ -46,13 +53,19 @@ from cryoctl.qnn import build_circuit
 D = 3
 
 
-def _time(fn, repeats: int) -> tuple[float, object]:
-    times, out = [], None
+def _time_pair(f_np, f_jx, repeats: int):
+    """(median numpy time, median JAX time, last numpy result, last JAX result) with the two calls
+    interleaved, so that a change of load on a shared machine hits both sides alike."""
+    t_np, t_jx, r_np, r_jx = [], [], None, None
     for _ in range(repeats):
         t0 = time.perf_counter()
-        out = fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times), out
+        r_np = f_np()
+        t1 = time.perf_counter()
+        r_jx = f_jx()
+        t2 = time.perf_counter()
+        t_np.append(t1 - t0)
+        t_jx.append(t2 - t1)
+    return statistics.median(t_np), statistics.median(t_jx), r_np, r_jx
 
 
 def _mib(nbytes: float) -> str:
@@ -101,8 +114,8 @@ def main() -> None:
                 t0 = time.perf_counter()
                 f_jx()
                 compile_s = time.perf_counter() - t0
-                t_np, r_np = _time(f_np, args.repeats)
-                t_jx, r_jx = _time(f_jx, args.repeats)
+                reps = args.repeats * (5 if what == "forward" else 1)  # forwards take milliseconds
+                t_np, t_jx, r_np, r_jx = _time_pair(f_np, f_jx, reps)
                 diff = float(np.abs(np.asarray(r_np) - np.asarray(r_jx)).max())
                 assert diff < 1e-10, (n, name, what, diff)
                 state = (sets if what == "gradient" else 1) * B * D**n * 16

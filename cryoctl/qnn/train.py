@@ -148,17 +148,19 @@ def accuracy(model, executor, x, y, params, *, rng: np.random.Generator | None =
 
 
 def train(model, dataset, executor, config: TrainConfig = TrainConfig(), *, init_angles: np.ndarray | None = None,
-          progress=None) -> TrainResult:
+          progress=None, options=None) -> TrainResult:
     """Train ``model`` on ``dataset`` with an :class:`~cryoctl.circuit.Executor` (module docstring).
 
     The executor carries the gates, the entangler and the readout; ``progress(epoch)`` is called after
-    every epoch if given.
+    every epoch if given; ``options``: :class:`~cryoctl.qnn.trainers.CodeTrainerOptions` of the code-space
+    trainers (default theirs).
     """
     cfg = config
     if cfg.trainer in ("latent", "linesearch", "anneal"):  # code-space trainers, cryoctl.qnn.trainers
         from cryoctl.qnn.trainers import train_codes
 
-        return train_codes(model, dataset, executor, cfg, init_angles=init_angles, progress=progress)
+        kw = {} if options is None else {"options": options}
+        return train_codes(model, dataset, executor, cfg, init_angles=init_angles, progress=progress, **kw)
     rng = np.random.default_rng(cfg.seed)
     circuit = model.circuit
     m = model.n_params

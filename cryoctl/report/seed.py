@@ -345,7 +345,8 @@ def trainer_chapter(records: list[dict[str, Any]], margin_pts: float = 1.0) -> d
         parts = [{"where": None, "rows": [], "ref": {}, "optimizer": None, "lr": None, "per_trainer": [],
                   "verdict": _stochastic_verdict([], {}, margin_pts), "moonshot": _moonshot([], {}, margin_pts, None)}]
     return {"rows": [r for p in parts for r in p["rows"]],
-            "reference": {p["where"]: {pair: {"bits": v["bits"], **{k: v["ci"][k] for k in ("mean", "lo", "hi", "n_test")}}
+            "reference": {p["where"]: {pair: {"bits": v["bits"], "epochs": v["epochs"],
+                                              **{k: v["ci"][k] for k in ("mean", "lo", "hi", "n_test")}}
                                        for pair, v in p["ref"].items()} for p in parts},
             "settings": [{"where": p["where"], "optimizer": p["optimizer"], "lr": p["lr"]} for p in parts],
             "verdicts": [{"where": p["where"], **p["verdict"]} for p in parts],
@@ -365,8 +366,8 @@ def _trainer_part(train: list[dict[str, Any]], where: str, margin_pts: float) ->
     for pair, rs in floats.items():
         top = max(int(r["bits"]) for r in rs)
         sel = [r for r in rs if int(r["bits"]) == top]
-        ref[pair] = {"bits": top, "by_seed": _by_seed(sel), "ci": accuracy_interval(list(_by_seed(sel).values()),
-                                                                                     _n_test(sel))}
+        ref[pair] = {"bits": top, "epochs": max((r.get("task.epochs") for r in sel), key=lambda e: e or 0),
+                     "by_seed": _by_seed(sel), "ci": accuracy_interval(list(_by_seed(sel).values()), _n_test(sel))}
     cells: dict[tuple, list] = defaultdict(list)
     for r in train:
         cells[(_pair(r), int(r["bits"]), _trainer_label(r))].append(r)
@@ -467,8 +468,9 @@ def _moonshot(rows, ref, margin, where, abstract_ref: dict | None = None) -> dic
     seeds = min(r["seeds"] for r in per)
     met = None if seeds < 5 else worst["gap_pts"] <= margin
     state = ("undecided (fewer than 5 seeds)" if met is None else "met" if met else "not met")
+    ep = ref[worst["pair"]].get("epochs")
     ref_s = (f"float on the same emulated hardware at {worst['float_bits']} bits" if abstract_ref is not None
-             else f"float at {worst['float_bits']} bits")
+             else f"float at {worst['float_bits']} bits") + (f", trained {ep} epochs" if ep else "")
     text = (f"{head}Moonshot ({MOONSHOT_BITS} bits, best trainer per pair vs {ref_s}, mean over {seeds} seeds, "
             f"test sets of {', '.join(str(n) for n in sorted({r['n_test'] for r in per if r['n_test']}))} samples): "
             f"{state}; worst pair {worst['pair']}: {worst['trainer']} {worst['gap_pts']:+.1f} pt [{worst['gap_lo']:+.1f}, "
@@ -709,7 +711,9 @@ def seed_chapters(records: list[dict[str, Any]], out_dir: str | Path | None = No
                 "diff_s": _pts(None if r["zxzxz_minus_native_pts"] is None else
                                {"mean": r["zxzxz_minus_native_pts"], "lo": r["diff_lo"], "hi": r["diff_hi"]})}
                for r in cp["rows"]]
-    ref_s = "; ".join(f"{w}: " + ", ".join(f"{p} {100 * v['mean']:.1f} % at {v['bits']} bits" for p, v in sorted(refs.items()))
+    ref_s = "; ".join(f"{w}: " + ", ".join(f"{p} {100 * v['mean']:.1f} % at {v['bits']} bits"
+                                           + (f" ({v['epochs']} epochs)" if v.get("epochs") else "")
+                                           for p, v in sorted(refs.items()))
                       for w, refs in tr["reference"].items() if refs)
     set_s = "; ".join(f"{x['where']}: {x['optimizer']}, lr {x['lr']}" for x in tr["settings"])
     moon_html = "".join(

@@ -424,6 +424,10 @@ class QnnTrainParams(_QnnCommon):
     batch_size: int = Field(16, ge=1)
     temperature: float = Field(1.0, ge=0.0)
     schedule: Literal["constant", "exponential"] = "constant"
+    #: Code-space trainers (latent, linesearch, anneal): stop the final full-batch polish after a sweep that
+    #: lowers the training loss by less than this fraction (0: polish to a coordinate-wise minimum, at most
+    #: 20 sweeps; :class:`~cryoctl.qnn.trainers.CodeTrainerOptions`). Left out of the point key when 0.
+    polish_tol: float = Field(0.0, ge=0.0, lt=1.0)
 
 
 def _resolve_data_dir(task: dict[str, Any], base_dir: str) -> dict[str, Any]:
@@ -438,7 +442,8 @@ def _normalise_qnn(task: dict[str, Any]) -> dict[str, Any]:
     """The abstract quantizer has no gate table: its engine/noise-draw settings must not split points."""
     # defaults of later options are left out of the key, so stores written before them keep their points
     task = {k: v for k, v in task.items() if not ((k == "compile" and v == "native")
-                                                  or (k in ("max_train", "max_test") and v is None))}
+                                                  or (k in ("max_train", "max_test") and v is None)
+                                                  or (k == "polish_tol" and v == 0.0))}
     if task.get("provider") == "ideal":
         return {k: v for k, v in task.items() if k not in ("engine", "n_noise_draws")}
     return {k: v for k, v in task.items() if k != "quantize_inputs"}
@@ -565,7 +570,9 @@ def _qnn_train(profile: HardwareProfile, params: dict[str, Any], seed: int | Non
     cfg = TrainConfig(trainer=params["trainer"], optimizer=params["optimizer"], lr=params["lr"], epochs=params["epochs"],
                       batch_size=params["batch_size"], seed=seed, temperature=params["temperature"],
                       schedule=params["schedule"])
-    res = train(model, ds, executor, cfg)
+    from cryoctl.qnn.trainers import CodeTrainerOptions
+
+    res = train(model, ds, executor, cfg, options=CodeTrainerOptions(polish_tol=params.get("polish_tol", 0.0)))
     return {"accuracy": res.final["test_acc"], "train_accuracy": res.final["train_acc"], "loss": res.final["loss"],
             "start_accuracy": res.start["test_acc"], "changed_frac": res.final["changed_frac"],
             "bits": _control_bits(profile), "provider": res.provider_label, "entangler": executor.entangler.label,

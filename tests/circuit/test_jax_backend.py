@@ -232,3 +232,30 @@ def test_missing_jax_says_how_to_install(monkeypatch):
         importlib.import_module("cryoctl.circuit.jax_backend")
     assert "pip install cryoctl[jax]" in str(exc.value)
     assert exc.value.field == "backend"
+
+
+@pytest.mark.parametrize("provider", ["exact", "table"])
+def test_qnn_circuit_marginals_from_the_held_state(jb, provider):
+    """compact16 on 4 qubits (every qubit in the last rotation block: all marginals read from the state before
+    it, :func:`z_after_block_jax`): expect, the shift rule and the autodiff gradient equal numpy's; a circuit
+    ending in a CZ with the realized entangler (no held block) takes the populations path."""
+    from cryoctl.qnn import build_circuit
+
+    c = build_circuit("compact16", 4)
+    prov = ExactProvider(D) if provider == "exact" else TableProvider(exact_table(6, D, 4))
+    ne = Executor(prov, entangler=IdealCZ(), readout=Readout(0.01, 0.03))
+    je = jb.JaxExecutor.from_executor(ne)
+    assert je._held(c) == (0, 1, 2, 3)
+    rng = np.random.default_rng(9)
+    x = rng.uniform(0, np.pi, (3, c.n_inputs))
+    angles = rng.uniform(-np.pi, np.pi, (2, c.n_params))
+    p = ne.encode_params(c, angles) if ne.quantized else angles
+    assert np.abs(ne.expect(c, x, p) - je.expect(c, x, p)).max() < TOL
+    e0n, jn = ne.shift_jacobian(c, x, p[:1])
+    e0j, jj = je.shift_jacobian(c, x, p[:1])
+    assert np.abs(e0n - e0j).max() < TOL and np.abs(jn - jj).max() < TOL
+    if provider == "exact":
+        w = rng.normal(size=(2, 3, 4))
+        en, gn = ne.adjoint_vjp(c, x, p, w)
+        ej, gj = je.adjoint_vjp(c, x, p, w)
+        assert np.abs(en - ej).max() < TOL and np.abs(gn - gj).max() < TOL

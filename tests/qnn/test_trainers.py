@@ -301,3 +301,24 @@ def test_cli_trains_with_a_code_trainer_and_the_switch(capsys):
     doc = json.loads(capsys.readouterr().out)
     assert doc["provider"] == "ideal4+x" and doc["final"]["loss"] < doc["start"]["loss"] - 0.5
     assert doc["trainer"] == "linesearch" and doc["history"][-1]["polish"] and doc["history"][-1]["changed_frac"] == 0
+
+
+def test_polish_tolerance_stops_at_the_first_small_sweep(iris):
+    """polish_tol: the polish stops after the first sweep that lowers the training loss by less than that
+    fraction (every earlier sweep lowered it by more); 0 polishes until a sweep moves nothing."""
+    ds, model = iris
+    ds = dataclasses.replace(ds, x_train=ds.x_train[:60], y_train=ds.y_train[:60])
+    cfg = TrainConfig("latent", epochs=0, seed=2)  # the polish from the random start: many sweeps
+    full = train_codes(model, ds, Executor(IdealQuantizer(4)), cfg)
+    pol = [h for h in full.history if h.get("polish")]
+    assert pol[-1]["changed_frac"] == 0 and len(pol) >= 3
+    losses = [full.history[-len(pol) - 1]["loss"]] + [h["loss"] for h in pol]
+    drops = [(a - b) / a for a, b in zip(losses, losses[1:])]
+    tol = float(np.median(drops[:-1]))
+    cut = train_codes(model, ds, Executor(IdealQuantizer(4)), cfg, options=CodeTrainerOptions(polish_tol=tol))
+    n_cut = sum(1 for h in cut.history if h.get("polish"))
+    expect = next(i + 1 for i, dr in enumerate(drops) if dr < tol or pol[i]["changed_frac"] == 0)
+    assert n_cut == expect < len(pol)
+    assert [h["loss"] for h in cut.history] == [h["loss"] for h in full.history[: len(cut.history)]]
+    with pytest.raises(CryoctlError, match="polish_tol"):
+        CodeTrainerOptions(polish_tol=1.5)

@@ -12,7 +12,8 @@ from cryoctl.study.tasks import get_task
 
 EXP = Path(__file__).resolve().parents[2] / "experiments"
 QUICK = EXP / "seed_study_quick.yaml"
-FULL = ["seed_study.yaml", "seed_study_hardware.yaml", "seed_study_trainers.yaml", "seed_study_moonshot.yaml"]
+FULL = ["seed_study.yaml", "seed_study_hardware.yaml", "seed_study_trainers.yaml", "seed_study_moonshot.yaml",
+        "seed_study_hardware_trainers.yaml", "seed_study_reference.yaml"]
 
 
 def test_full_study_specs_are_valid_and_sized():
