@@ -568,6 +568,20 @@ class Executor:
                     lam = apply_superop_pairs(lam, np.swapaxes(sq, -1, -2), q, n, d)
         return e, grad
 
+    def _readout_observables(self, n: int, d: int, B: int) -> np.ndarray:
+        """The n readout observables gain * Z_q (Z = +1 on level 0, -1 above) in pair layout, batched along
+        the parameter axis: (n, B, (d^2)^n) complex, the start of a backward sweep per <Z_q>."""
+        zl = -np.ones(d)
+        zl[0] = 1.0
+        obs = np.zeros((n,) + (d,) * n)
+        for q in range(n):
+            shape = [1] * n
+            shape[q] = d
+            obs[q] = self.readout.gain * np.broadcast_to(zl.reshape(shape), (d,) * n)
+        lam = np.zeros((n, B, (d * d) ** n), dtype=np.complex128)
+        lam[:, :, pair_diagonal(n, d)] = obs.reshape(n, 1, -1)
+        return lam
+
     def line_expectations(self, circuit: Circuit, x, params, k: int, candidates) -> np.ndarray:
         """E (G, B, n): <Z_q> read out exactly with parameter k played at each of the G ``candidates`` (codes;
         angles on float providers) and every other parameter as in ``params`` (ONE set), for a line search.
@@ -620,15 +634,7 @@ class Executor:
             if pre is not None:
                 r = apply_superop_pairs(r, pre, q, n, d)
         ro = self.readout
-        zl = -np.ones(d)
-        zl[0] = 1.0
-        obs = np.zeros((n,) + (d,) * n)
-        for q2 in range(n):
-            shape = [1] * n
-            shape[q2] = d
-            obs[q2] = ro.gain * np.broadcast_to(zl.reshape(shape), (d,) * n)
-        lam = np.zeros((n, B, (d * d) ** n), dtype=np.complex128)
-        lam[:, :, pair_diagonal(n, d)] = obs.reshape(n, 1, -1)
+        lam = self._readout_observables(n, d, B)
         for kind, its in blocks[:bi:-1]:  # backwards through everything after k's block
             if kind == "cz":
                 lam = self._entangle_pairs(lam, its, n, d, dual=True)
@@ -689,15 +695,7 @@ class Executor:
                 r = apply_superop_pairs(r, f, q, n, d)
         del r
         ro = self.readout
-        zl = -np.ones(d)
-        zl[0] = 1.0
-        obs = np.zeros((n,) + (d,) * n)
-        for q in range(n):
-            shape = [1] * n
-            shape[q] = d
-            obs[q] = ro.gain * np.broadcast_to(zl.reshape(shape), (d,) * n)
-        lam = np.zeros((n, B, (d * d) ** n), dtype=np.complex128)
-        lam[:, :, pair_diagonal(n, d)] = obs.reshape(n, 1, -1)
+        lam = self._readout_observables(n, d, B)
         for bi in range(len(blocks) - 1, -1, -1):
             kind, items = blocks[bi]
             if kind == "cz":
