@@ -568,6 +568,16 @@ class Executor:
                     lam = apply_superop_pairs(lam, np.swapaxes(sq, -1, -2), q, n, d)
         return e, grad
 
+    def _one_set_density(self, circuit: Circuit, x, params):
+        """The line search's preamble: density-matrix adjoint available, ONE parameter set; (x, params)."""
+        if not self.can_density_adjoint:
+            raise CryoctlError("the line search needs density-matrix execution, exact expectations (shots = none) "
+                               "and an ideal or realized CZ entangler", field="line_search")
+        x, params = self._prepare(circuit, x, params)
+        if params.shape[0] != 1:
+            raise CryoctlError(f"expected one parameter set, got {params.shape[0]}", field="params")
+        return x, params
+
     def _readout_observables(self, n: int, d: int, B: int) -> np.ndarray:
         """The n readout observables gain * Z_q (Z = +1 on level 0, -1 above) in pair layout, batched along
         the parameter axis: (n, B, (d^2)^n) complex, the start of a backward sweep per <Z_q>."""
@@ -599,12 +609,7 @@ class Executor:
         G is -- against G full runs; equal to them to round-off (tested). Needs the density-matrix adjoint
         (:attr:`can_density_adjoint`) and parameter k in exactly one gate.
         """
-        if not self.can_density_adjoint:
-            raise CryoctlError("the line expectations need density-matrix execution, exact expectations (shots = "
-                               "none) and an ideal or realized CZ entangler", field="line_search")
-        x, params = self._prepare(circuit, x, params)
-        if params.shape[0] != 1:
-            raise CryoctlError(f"expected one parameter set, got {params.shape[0]}", field="params")
+        x, params = self._one_set_density(circuit, x, params)
         prog = self._program(circuit, x, params)
         n, d, B = prog.n, prog.d, prog.B
         blocks = self._blocks_for(prog, True)
@@ -667,12 +672,7 @@ class Executor:
         (:meth:`ChunkedExecutor.line_sweep` checks it). Needs :attr:`can_density_adjoint` and every swept
         parameter in exactly one gate.
         """
-        if not self.can_density_adjoint:
-            raise CryoctlError("the line sweep needs density-matrix execution, exact expectations (shots = none) "
-                               "and an ideal or realized CZ entangler", field="line_search")
-        x, params = self._prepare(circuit, x, params)
-        if params.shape[0] != 1:
-            raise CryoctlError(f"expected one parameter set, got {params.shape[0]}", field="params")
+        x, params = self._one_set_density(circuit, x, params)
         swept = set(range(circuit.n_params)) if coords is None else {int(k) for k in coords}
         uses = np.bincount([g.index for g in circuit.gates if isinstance(g, Rot) and g.source == "p"],
                            minlength=circuit.n_params)
