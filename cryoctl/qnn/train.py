@@ -26,8 +26,9 @@ measured angle on hardware). Moved codes are kept playable with ``executor.wrap_
 the ideal quantizer and phase words: RP(theta + 2 pi) is RP(theta) up to a global phase).
 
 Every epoch logs the full-train loss, train and test accuracy and the deadlock meter: the fraction
-of parameter updates (steps x parameters) that changed the parameter (a code, for quantized trainers).
-Epoch 0 is the starting point.
+of parameter updates (steps x parameters) that changed the parameter (a code, for quantized trainers),
+over all parameters (``changed_frac``) and per grid (:func:`moved_fractions`: RX/RY drive codes,
+RZ phase words, which on hardware have different steps). Epoch 0 is the starting point.
 """
 
 from __future__ import annotations
@@ -94,6 +95,26 @@ def move_probability(frac: np.ndarray, temperature: float) -> np.ndarray:
     with np.errstate(divide="ignore", over="ignore"):
         a = 1.0 / temperature
         return 1.0 / (1.0 + np.exp(a * (np.log1p(-f) - np.log(f))))
+
+
+def moved_fractions(moved: np.ndarray, steps: int, axes) -> dict:
+    """The deadlock meter of one epoch: moved[i] = updates of parameter i that changed it, out of ``steps``.
+
+    ``changed_frac`` = sum(moved) / (steps m) over all m parameters; ``changed_frac_rxy`` and
+    ``changed_frac_rz`` the same over the RX/RY and the RZ parameters (None if the circuit has none). On
+    emulated hardware (native compilation) RX/RY are drive-amplitude codes (step pi / pi_code of a b-bit
+    DAC) and RZ virtual-Z phase words (2 pi / 2^phase_bits): the law lr < step / 2 stalls the first and
+    not the second, so the two are measured apart.
+    """
+    moved = np.asarray(moved)
+    rz = np.char.lower(np.asarray(axes, dtype=str)) == "z"  # circuit axes are "x" / "y" / "z"
+
+    def frac(mask):
+        n = int(np.count_nonzero(mask))
+        return None if n == 0 else float(moved[mask].sum()) / max(steps * n, 1)
+
+    return {"changed_frac": float(moved.sum()) / max(steps * len(moved), 1),
+            "changed_frac_rxy": frac(~rz), "changed_frac_rz": frac(rz)}
 
 
 def code_moves(u: np.ndarray, trainer: str, temperature: float, rng: np.random.Generator) -> np.ndarray:
@@ -176,18 +197,18 @@ def train(model, dataset, executor, config: TrainConfig = TrainConfig(), *, init
     adam = _Adam(m, cfg) if cfg.optimizer == "adam" else None
     xtr, ytr, xte, yte = dataset.x_train, dataset.y_train, dataset.x_test, dataset.y_test
 
-    def log(epoch, changed, steps, temp):
+    def log(epoch, moved, steps, temp):
         tr_acc, tr_loss = accuracy(model, executor, xtr, ytr, params, rng=rng)
         te_acc, _ = accuracy(model, executor, xte, yte, params, rng=rng)
         return {"epoch": epoch, "loss": tr_loss, "train_acc": tr_acc, "test_acc": te_acc,
-                "changed_frac": changed / max(steps * m, 1), "temperature": temp}
+                **moved_fractions(moved, steps, circuit.param_axes), "temperature": temp}
 
-    history = [log(0, 0, 0, None)]
+    history = [log(0, np.zeros(m, np.int64), 0, None)]
     n = len(ytr)
     for epoch in range(1, cfg.epochs + 1):
         temp = cfg.temperature_at(epoch - 1) if cfg.trainer == "stochastic" else None
         order = rng.permutation(n)
-        changed, steps = 0, 0
+        moved, steps = np.zeros(m, np.int64), 0
         for start in range(0, n, cfg.batch_size):
             idx = order[start: start + cfg.batch_size]
             _, g, _ = loss_and_grad(model, executor, xtr[idx], ytr[idx], params, method=cfg.gradient, rng=rng)
@@ -195,15 +216,15 @@ def train(model, dataset, executor, config: TrainConfig = TrainConfig(), *, init
             if quantized:
                 mv = code_moves(delta / step, cfg.trainer, temp, rng)
                 params = executor.wrap_codes(circuit, params + mv)
-                changed += int(np.count_nonzero(mv))
+                moved += mv != 0
             else:
                 theta = theta + delta
                 params = executor.encode_params(circuit, theta)
                 # a float move "changes" a parameter only above round-off: Adam moves a parameter
                 # whose gradient is structurally zero (~1e-17) by lr |g| / eps ~ 1e-10 rad
-                changed += int(np.count_nonzero(np.abs(delta) > FLOAT_MOVE_TOL))
+                moved += np.abs(delta) > FLOAT_MOVE_TOL
             steps += 1
-        history.append(log(epoch, changed, steps, temp))
+        history.append(log(epoch, moved, steps, temp))
         if progress is not None:
             progress(epoch)
     angles = np.asarray(executor.param_angles(circuit, params) if quantized else theta, dtype=float)

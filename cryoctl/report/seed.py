@@ -15,7 +15,9 @@ reproduced, because ..." computed from the store's points, never written by hand
     i.e. b >= b* = ceil(log2(pi / lr)). The map: bits x lr x optimizer -> fraction of parameter updates
     that moved a code (last epoch, seed mean) and accuracy. "Stalled": fewer than ``STALL_FRACTION`` of
     the updates moved. Reproduced when, for every Adam learning rate, every swept resolution below b*
-    stalls and the largest swept resolution (if >= b* + 2) does not.
+    stalls and the largest swept resolution (if >= b* + 2) does not. On an emulated profile the meter
+    counts the RX/RY drive-amplitude codes (the b-bit DAC grid); the RZ virtual-Z phase words have their
+    own grid (2 pi / 2^phase_bits) and their moved fraction is shown beside it.
 (c) **Stochastic training** (``qnn_train``): temperature-controlled updates make training work at 4-10
     bits, matching infinite precision. Reference: the ``float`` trainer at the largest swept bits (step
     2 pi / 2^b, ~1e-4 rad at 16 bits) on the same pair and seed. Per (pair, bits, trainer) the paired
@@ -248,27 +250,42 @@ def deadlock_chapter(records: list[dict[str, Any]]) -> dict[str, Any]:
             and _num(r.get("result.changed_frac")) and _compile(r) == "native"]
     rows, checks, verdicts = [], [], []
     for where in sorted({_where(r) for r in recs}, key=_where_order):
-        w_rows, w_checks = _deadlock_map([r for r in recs if _where(r) == where])
+        rs = [r for r in recs if _where(r) == where]
+        # on emulated hardware only the RX/RY drive codes live on the b-bit DAC grid (RZ: phase words)
+        grid = ("result.changed_frac_rxy" if not where.startswith("abstract")
+                and all(_num(r.get("result.changed_frac_rxy")) for r in rs) else "result.changed_frac")
+        w_rows, w_checks = _deadlock_map(rs, grid)
         if not any(r["trainer"] == "round" for r in w_rows):
             continue
         rows += [{"where": where, **r} for r in w_rows]
         checks += [{"where": where, **c} for c in w_checks]
         v = _deadlock_verdict(w_checks, w_rows)
-        verdicts.append({"where": where, "reproduced": v["reproduced"], "text": f"{where}: {v['text']}"})
+        text = f"{where}: {v['text']}"
+        if grid.endswith("_rxy"):
+            rz = [r for r in w_rows if r["trainer"] == "round" and r["moved_rz_frac"] is not None]
+            text += (" Measured on the RX/RY drive-amplitude codes (the b-bit DAC grid); the RZ virtual-Z phase "
+                     "words have their own finer grid and moved " + ", ".join(
+                         f"{100 * r['moved_rz_frac']:.1f} % at {r['bits']} bits (lr {r['lr']:g})" for r in rz) + "."
+                     if rz else " Measured on the RX/RY drive-amplitude codes (the b-bit DAC grid).")
+        verdicts.append({"where": where, "reproduced": v["reproduced"], "text": text, "grid": grid.split(".")[1]})
     if not verdicts:
         verdicts = [{"where": None, **_deadlock_verdict([], [])}]
     return {"rows": rows, "checks": checks, "verdicts": verdicts}
 
 
-def _deadlock_map(recs: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def _deadlock_map(recs: list[dict[str, Any]], field: str = "result.changed_frac"
+                  ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Cells (trainer, optimizer, lr, bits) -> moved fraction of ``field`` and accuracy; the law's checks."""
     cells: dict[tuple, list] = defaultdict(list)
     for r in recs:
         cells[(r.get("task.trainer"), r.get("task.optimizer"), r.get("task.lr"), int(r["bits"]))].append(r)
     rows = []
     for (trainer, opt, lr, b), rs in sorted(cells.items(), key=lambda kv: tuple(str(x) for x in kv[0][:2]) + kv[0][2:]):
-        mv = [float(r["result.changed_frac"]) for r in rs]
+        mv = [float(r[field]) for r in rs]
+        rz = [float(r["result.changed_frac_rz"]) for r in rs if _num(r.get("result.changed_frac_rz"))]
         ci = accuracy_interval(list(_by_seed(rs).values()), _n_test(rs))
         rows.append({"trainer": trainer, "optimizer": opt, "lr": lr, "bits": b, "moved_frac": float(np.mean(mv)),
+                     "moved_rz_frac": float(np.mean(rz)) if rz else None,
                      "moved_frac_max": float(np.max(mv)), "accuracy": ci["mean"], "accuracy_lo": ci["lo"],
                      "accuracy_hi": ci["hi"], "points": len(rs), "n_test": ci["n_test"],
                      "stalled": float(np.mean(mv)) < STALL_FRACTION})
@@ -338,9 +355,13 @@ def trainer_chapter(records: list[dict[str, Any]], margin_pts: float = 1.0) -> d
              for w in sorted({_where(r) for r in train}, key=_where_order)]
     parts = [p for p in parts if p["rows"]]
     abstract = next((p["ref"] for p in parts if p["where"].startswith("abstract")), {})
+    # what rounding a float-trained model onto the moonshot grid costs (elbow points), per where and pair
+    rounding = {(r["where"], r["pair"]): r for r in elbow_chapter(records, margin_pts)["rows"]
+                if r["bits"] == MOONSHOT_BITS and r["gap_pts"] is not None}
     for p in parts:
         p["moonshot"] = _moonshot(p["rows"], p["ref"], margin_pts, p["where"],
-                                  None if p["where"].startswith("abstract") else abstract)
+                                  None if p["where"].startswith("abstract") else abstract,
+                                  {pair: r for (w, pair), r in rounding.items() if w == p["where"]})
     if not parts:
         parts = [{"where": None, "rows": [], "ref": {}, "optimizer": None, "lr": None, "per_trainer": [],
                   "verdict": _stochastic_verdict([], {}, margin_pts), "moonshot": _moonshot([], {}, margin_pts, None)}]
@@ -435,9 +456,15 @@ def _stochastic_verdict(rows, ref, margin) -> dict[str, Any]:
                     f"{tail})."}
 
 
-def _moonshot(rows, ref, margin, where, abstract_ref: dict | None = None) -> dict[str, Any]:
+def _moonshot(rows, ref, margin, where, abstract_ref: dict | None = None,
+              rounding: dict | None = None) -> dict[str, Any]:
     """The best quantized trainer per pair at MOONSHOT_BITS vs the float reference of the same ``where``;
-    ``abstract_ref``: float on the abstract quantizer, whose gap is carried along (hardware rows)."""
+    ``abstract_ref``: float on the abstract quantizer, whose gap is carried along (hardware rows);
+    ``rounding``: {pair: elbow row at MOONSHOT_BITS} (what rounding a float-trained model costs there).
+
+    When the moonshot is missed, ``why`` says it from the data: on how many pairs the miss is resolved
+    (the paired interval's lower end above the margin) or within the seeds' spread, which trainer is
+    closest on its own, and how much of the rounding loss the training on the grid recovers."""
     at = [r for r in rows if r["bits"] == MOONSHOT_BITS and r["trainer"] != "float" and r["pair"] in ref]
     pairs = sorted({r["pair"] for r in at})
     head = f"{where}: " if where else ""
@@ -476,11 +503,40 @@ def _moonshot(rows, ref, margin, where, abstract_ref: dict | None = None) -> dic
             f"{state}; worst pair {worst['pair']}: {worst['trainer']} {worst['gap_pts']:+.1f} pt [{worst['gap_lo']:+.1f}, "
             f"{worst['gap_hi']:+.1f}] below float ({100 * worst['accuracy']:.1f} % vs {100 * worst['float']:.1f} %); "
             f"every pair: " + "; ".join(f"{r['pair']} {r['trainer']} {r['gap_pts']:+.1f}" for r in per) + ".")
+    why = _moonshot_why(per, trainers, margin, rounding or {}) if met is False else ""
+    text += why
     if any("gap_abstract_pts" in r for r in per):
         text += (" Against float on exact gates (abstract quantizer), which also counts the hardware's noise, "
                  "leakage and readout: " + "; ".join(f"{r['pair']} {r['gap_abstract_pts']:+.1f}" for r in per
                                                      if r.get("gap_abstract_pts") is not None) + " pt.")
-    return {"where": where, "met": met, "pairs": per, "worst": worst, "trainers": trainers, "text": text}
+    return {"where": where, "met": met, "pairs": per, "worst": worst, "trainers": trainers, "text": text,
+            "why": why.strip()}
+
+
+def _moonshot_why(per, trainers, margin, rounding) -> str:
+    missed = [r for r in per if r["gap_pts"] > margin]
+    resolved = [r for r in missed if r["gap_lo"] > margin]
+    s = (f" Why: {len(missed)} of {len(per)} pairs miss the {margin:g}-pt margin; ")
+    if resolved:
+        s += (f"resolved on {len(resolved)} (interval above the margin: "
+              + ", ".join(f"{r['pair']} [{r['gap_lo']:+.1f}, {r['gap_hi']:+.1f}]" for r in resolved) + ")")
+    else:
+        s += "none resolved: every miss's interval includes the margin, so more seeds would decide"
+    rest = [r for r in missed if r not in resolved]
+    if resolved and rest:
+        s += f", within the seeds' spread on {len(rest)}"
+    full = [t for t in trainers if t["pairs"] == t["of_pairs"]]
+    if full:
+        b = min(full, key=lambda t: t["worst_gap_pts"])
+        s += (f". Closest single trainer on every pair: {b['trainer']} (worst {b['worst_pair']} "
+              f"{b['worst_gap_pts']:+.1f} pt, within the margin on {b['within_margin']} of {b['pairs']})")
+    rec = [(r, rounding[r["pair"]]) for r in missed if r["pair"] in rounding]
+    if rec:
+        s += (". Rounding the float-trained model to " f"{MOONSHOT_BITS} bits loses "
+              + "; ".join(f"{r['pair']} {q['gap_pts']:+.1f} pt" for r, q in rec)
+              + f" (elbow points); training on the {2 ** MOONSHOT_BITS}-code grid leaves "
+              + "; ".join(f"{r['gap_pts']:+.1f}" for r, _ in rec) + " of it")
+    return s + "."
 
 
 # ---------------------------------------------------------------------------------------------- (d) compile
@@ -705,6 +761,7 @@ def seed_chapters(records: list[dict[str, Any]], out_dir: str | Path | None = No
                 "gap_s": _pts(None if r["gap_pts"] is None else {"mean": r["gap_pts"], "lo": r["gap_lo"],
                                                                   "hi": r["gap_hi"]})} for r in tr["rows"]]
     dl_rows = [{**r, "moved_pct": 100 * r["moved_frac"],
+                "moved_rz_pct": None if r["moved_rz_frac"] is None else 100 * r["moved_rz_frac"],
                 "acc_s": _acc_s({"mean": r["accuracy"], "lo": r["accuracy_lo"], "hi": r["accuracy_hi"]})}
                for r in dl["rows"]]
     cp_rows = [{**r, "acc_s": _acc_s({"mean": r["accuracy"], "lo": r["accuracy_lo"], "hi": r["accuracy_hi"]}),
@@ -741,12 +798,15 @@ has an elbow at {ELBOW_RANGE[0]}-{ELBOW_RANGE[1]} bits.</p>
 </details>
 <h3 id="chapter-deadlock">(b) Gradient deadlock: round-to-nearest training on the code grid</h3>
 <p>Claim: training directly on the DAC grid stalls below about 12 bits, because -lr·g is below half a step.
-With Adam (|Δ| ≲ lr) the prediction is b* = ⌈log2(π / lr)⌉ (red marks): below b* no code can move.</p>
+With Adam (|Δ| ≲ lr) the prediction is b* = ⌈log2(π / lr)⌉ (red marks): below b* no code can move. On
+emulated hardware the b-bit grid is the drive DAC's (RX/RY amplitude codes); RZ angles are virtual-Z phase words
+on their own, finer grid, so they are counted apart.</p>
 {"".join(_verdict(f"verdict-deadlock-{i}", v["reproduced"], v["text"]) for i, v in enumerate(dl["verdicts"]))}
 {_img(figs["plot-seed-deadlock"], "plot-seed-deadlock", "deadlock map")}
 <details><summary>The map: bits x learning rate x optimizer (seed_deadlock.csv)</summary>
 {_table(dl_rows, [("where", "where"), ("trainer", "trainer"), ("optimizer", "optimizer"), ("lr", "lr"), ("bits", "bits"),
-                  ("moved_pct", "% updates that moved a code (last epoch)"), ("stalled", "stalled"),
+                  ("moved_pct", "% updates that moved a code (last epoch; hardware: RX/RY drive codes)"),
+                  ("moved_rz_pct", "% RZ updates that moved (phase words on hardware)"), ("stalled", "stalled"),
                   ("acc_s", "accuracy [95 % CI]"), ("points", "points"), ("n_test", "test samples")], "seed-deadlock-table")}
 </details>
 <h3 id="chapter-trainers">(c) Stochastic training vs float, and the new trainers</h3>

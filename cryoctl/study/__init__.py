@@ -9,6 +9,7 @@ from cryoctl.study.spec import (
     expand_points,
     grid_combinations,
     load_study_spec,
+    load_study_with_parts,
     parse_study_spec,
 )
 from cryoctl.study.store import ResultStore
@@ -17,6 +18,6 @@ from cryoctl.study.tasks import TaskKind, TaskParams, execute_point, get_task, r
 __all__ = [
     "Point", "ResultStore", "RunSummary", "StudySpec", "TaskKind", "TaskParams", "code_version",
     "default_store_path", "execute_point", "expand_points", "get_task", "grid_combinations",
-    "load_study_spec", "parse_study_spec", "register_task", "run_study", "study_status", "task_kinds",
+    "load_study_spec", "load_study_with_parts", "parse_study_spec", "register_task", "run_study", "study_status", "task_kinds",
     "validate_task",
 ]

@@ -13,6 +13,11 @@ A spec is YAML::
     tasks:
       - {kind: cost}
       - {kind: gates, engine: fast}
+    parts: [more_points.yaml]                   # optional: further specs run into the same store
+
+A study whose points cannot be one cartesian product (expensive tasks at a subset of the grid) is one
+spec per product, chained by ``parts`` (paths relative to the spec file): ``cryoctl study run``,
+``study status`` and ``report --spec`` take the spec and all its parts, depth first, each file once.
 
 A *point* is one (profile, grid combination, task, seed). Its key is the content hash of everything
 that determines its result: the resolved profile's :func:`~cryoctl.profile.profile_hash` (name and
@@ -54,6 +59,8 @@ class StudySpec(BaseModel):
     grid: dict[str, Any] = Field(default_factory=dict)
     seeds: list[int] = Field(default_factory=lambda: [0], min_length=1)
     tasks: list[dict[str, Any]] = Field(min_length=1)
+    #: Further spec files (relative to this one) run into the same store after this spec's points.
+    parts: list[str] = Field(default_factory=list)
     #: Directory that relative profile paths are resolved against (the spec file's directory).
     base_dir: str = "."
     #: Where the spec came from (the file), used to name fields in error messages.
@@ -129,6 +136,34 @@ def load_study_spec(path: str | Path) -> StudySpec:
         if internal in doc:
             raise CryoctlError(f"unknown key ({internal} is set from the spec file's location)", field=f"{path}: {internal}")
     return parse_study_spec({**doc, "base_dir": str(path.resolve().parent), "source": str(path)}, source=str(path))
+
+
+def load_study_with_parts(path: str | Path) -> list[tuple[Path, StudySpec]]:
+    """The spec at ``path`` and, depth first, every spec its ``parts`` name (each file once).
+
+    A part that does not exist or does not validate is an error naming ``<spec>: parts[i]`` before anything
+    runs; a cycle (a part naming a spec already in the chain) is an error too.
+    """
+    out: list[tuple[Path, StudySpec]] = []
+    seen: set[Path] = set()
+
+    def visit(p: Path, chain: tuple[Path, ...], field: str | None) -> None:
+        rp = p.resolve()
+        if rp in chain:
+            raise CryoctlError(f"cycle: {p} is already part of this study ({' -> '.join(str(c.name) for c in chain)})",
+                               field=field or str(p))
+        if rp in seen:
+            return
+        if field is not None and not p.is_file():
+            raise CryoctlError(f"no such spec file {str(p)!r}", field=field)
+        spec = load_study_spec(p)
+        seen.add(rp)
+        out.append((p, spec))
+        for i, part in enumerate(spec.parts):
+            visit(Path(spec.base_dir) / part, chain + (rp,), f"{p}: parts[{i}]")
+
+    visit(Path(path), (), None)
+    return out
 
 
 def parse_study_spec(doc: dict[str, Any], source: str = "<study>") -> StudySpec:

@@ -575,13 +575,20 @@ def _qnn_train(profile: HardwareProfile, params: dict[str, Any], seed: int | Non
     res = train(model, ds, executor, cfg, options=CodeTrainerOptions(polish_tol=params.get("polish_tol", 0.0)))
     return {"accuracy": res.final["test_acc"], "train_accuracy": res.final["train_acc"], "loss": res.final["loss"],
             "start_accuracy": res.start["test_acc"], "changed_frac": res.final["changed_frac"],
+            # per grid (round / stochastic / float trainers): RX/RY drive codes, RZ phase words
+            "changed_frac_rxy": res.final.get("changed_frac_rxy"), "changed_frac_rz": res.final.get("changed_frac_rz"),
             "bits": _control_bits(profile), "provider": res.provider_label, "entangler": executor.entangler.label,
             "history": res.history, "n_test": int(len(ds.y_test)), **compiled}
 
 
 register_task("qnn_infer", _qnn_infer, QnnInferParams, uses_seed=True, version=_qnn_version, prepare=_prepare_qnn,
               description="accuracy of a float-trained QNN on the profile's gates", metrics=("accuracy", "loss"))
-register_task("qnn_train", _qnn_train, QnnTrainParams, uses_seed=True, version=_qnn_version,
+def _qnn_train_version() -> str:
+    # t1: the deadlock meter per grid (changed_frac_rxy / changed_frac_rz)
+    return f"{_qnn_version()}+t1"
+
+
+register_task("qnn_train", _qnn_train, QnnTrainParams, uses_seed=True, version=_qnn_train_version,
               prepare=lambda t, b, f: (_normalise_qnn(t), _resolve_data_dir(_normalise_qnn(t), b)),
               description="train a QNN on the profile's gates", metrics=("accuracy", "loss"))
 

@@ -159,6 +159,27 @@ def test_quantized_trainer_holds_integer_codes_only():
         TrainConfig("annealed")
 
 
+def test_deadlock_meter_per_grid_drive_codes_stall_phase_words_move():
+    """A 4-bit drive DAC with 16-bit virtual-Z phase words, Adam lr 0.05: lr < step / 2 = 0.196 rad stalls every
+    RY code, while the RZ phase words (step 1e-4 rad) with a gradient move on most updates; the ideal 4-bit quantizer (RZ on the
+    same 4-bit grid) stalls both. changed_frac is the parameter-weighted mean of the two."""
+    from cryoctl.circuit import TableProvider
+    from cryoctl.circuit.providers import exact_table
+    from cryoctl.qnn.train import moved_fractions
+
+    m = moved_fractions(np.array([0, 2, 4, 4]), 4, ["y", "y", "z", "x"])
+    assert m == {"changed_frac": 10 / 16, "changed_frac_rxy": 6 / 12, "changed_frac_rz": 1.0}
+    assert moved_fractions(np.array([1, 1]), 2, ["y", "y"])["changed_frac_rz"] is None
+    ds = load_dataset("iris", seed=0)
+    model = QNNModel("compact16", 4, 3)
+    hw = train(model, ds, Executor(TableProvider(exact_table(4, 2, 4))), TrainConfig("round", epochs=2, seed=0)).final
+    # the last layer's 4 RZ commute with the Z readout (zero gradient, never move): at most 4 of 8 RZ move
+    assert hw["changed_frac_rxy"] == 0.0 and 0.3 < hw["changed_frac_rz"] <= 0.5
+    assert hw["changed_frac"] == pytest.approx((8 * hw["changed_frac_rxy"] + 8 * hw["changed_frac_rz"]) / 16)
+    ab = train(model, ds, Executor(IdealQuantizer(4)), TrainConfig("round", epochs=2, seed=0)).final
+    assert ab["changed_frac_rxy"] == ab["changed_frac_rz"] == ab["changed_frac"] == 0.0
+
+
 # ---------------------------------------------------------------- models / serialization
 def test_ansatz_parameter_counts_and_readout_mapping():
     assert build_circuit("compact16").n_params == 16 and build_circuit("deep48").n_params == 48

@@ -78,6 +78,25 @@ def test_deadlock_law_and_flip():
     assert stuck["verdicts"][0]["reproduced"] is False and "largest swept" in stuck["verdicts"][0]["text"]
 
 
+def test_hardware_deadlock_counts_the_drive_dac_grid():
+    """On emulated hardware the law is checked on the RX/RY drive codes; the RZ phase words that keep moving
+    (their own 16-bit grid) are reported beside it, not counted against the law."""
+    recs = [{**r, "result.changed_frac_rxy": r["result.changed_frac"], "result.changed_frac_rz": 0.4,
+             "result.changed_frac": (r["result.changed_frac"] + 0.4) / 2}
+            for r in deadlock_records(lambda lr, b: 0.0 if b < predicted_stall_bits(lr) else 0.3)]
+    hw = [{**r, "task.provider": "hardware"} for r in recs]
+    ch = deadlock_chapter(recs + hw)
+    v = {d["where"]: d for d in ch["verdicts"]}
+    assert v["abstract quantizer"]["reproduced"] is False  # there RZ is on the b-bit grid: codes moved below b*
+    assert v["cryo_cmos_6bit (emulated)"]["reproduced"] is True
+    assert v["cryo_cmos_6bit (emulated)"]["grid"] == "changed_frac_rxy"
+    assert "phase words" in v["cryo_cmos_6bit (emulated)"]["text"] and "40.0 % at 2 bits" in v["cryo_cmos_6bit (emulated)"]["text"]
+    # without the per-grid meter (points of an older version) the total is used, as on the abstract quantizer
+    old = deadlock_chapter([{k: x for k, x in r.items() if not k.startswith("result.changed_frac_")} for r in hw])
+    assert old["verdicts"][0]["reproduced"] is False and "grid" not in old["verdicts"][0] or \
+        old["verdicts"][0]["grid"] == "changed_frac"
+
+
 def trainer_records(acc, provider="ideal", top=16, float_acc=0.9, bits=(2, 4, 6, 8, 10)):
     """acc(pair, bits, trainer) -> accuracy; float at ``top`` bits is the reference."""
     out = []
@@ -115,6 +134,18 @@ def test_stochastic_verdict_and_moonshot_flip():
     assert miss["moonshots"][0]["worst"]["pair"] == "digits/deep48"
     assert miss["moonshots"][0]["worst"]["gap_pts"] == pytest.approx(8.0)
     assert "worst pair digits/deep48" in miss["moonshots"][0]["text"]
+    # why: the 8-pt miss is resolved (jitter is +-1 pt); with elbow points, the rounding loss it recovers from
+    why = trainer_chapter(trainer_records(lambda p, b, t: 0.82 if (p[0] == "digits" and b == 4) else 0.9)
+                          + elbow_records(lambda b: 0.9 if b >= 5 else 0.6))["moonshots"][0]["why"]
+    assert "1 of 2 pairs miss" in why and "resolved on 1" in why and "digits/deep48 [+" in why
+    assert "loses digits/deep48 +30.0 pt" in why and "leaves +8.0" in why
+    assert "Closest single trainer on every pair: latent (worst digits/deep48 +8.0 pt" in why
+    # a 1.5-pt miss inside the seeds' spread (+-15 pt on the quantized trainers, paired to float) is not resolved
+    spread = trainer_chapter([{**r, "result.accuracy": r["result.accuracy"] + (0.15 if r["seed"] % 2 else -0.15)}
+                              if r["task.trainer"] != "float" else r for r in trainer_records(lambda p, b, t: 0.885 if (p[0] == "digits" and b == 4) else 0.9)])
+    m = spread["moonshots"][0]
+    assert m["met"] is False and "none resolved" in m["why"]
+    assert trainer_chapter(trainer_records(lambda p, b, t: 0.9))["moonshots"][0]["why"] == ""
     # no loss resolved, but seeds spread by +-15 points: the data cannot exclude a loss -> undecided, not reproduced
     wide = trainer_chapter([{**r, "result.accuracy": r["result.accuracy"] + (0.15 if r["seed"] % 2 else -0.15)}
                             if r["task.trainer"] == "stochastic" else r

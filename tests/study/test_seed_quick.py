@@ -6,8 +6,9 @@ from pathlib import Path
 import numpy as np
 import yaml
 
+from cryoctl.cli import main
 from cryoctl.report import build_report
-from cryoctl.study import expand_points, load_study_spec, parse_study_spec, run_study
+from cryoctl.study import expand_points, load_study_spec, load_study_with_parts, parse_study_spec, run_study
 from cryoctl.study.tasks import get_task
 
 EXP = Path(__file__).resolve().parents[2] / "experiments"
@@ -17,10 +18,13 @@ FULL = ["seed_study.yaml", "seed_study_hardware.yaml", "seed_study_trainers.yaml
 
 
 def test_full_study_specs_are_valid_and_sized():
-    """The full study's parts expand without profile errors; >= 5 seeds; every dataset x ansatz pair present."""
+    """`seed_study.yaml` chains all six parts (one `study run`); each expands without profile errors; >= 5 seeds;
+    every dataset x ansatz pair present."""
+    parts = load_study_with_parts(EXP / "seed_study.yaml")
+    assert [p.name for p, _ in parts] == FULL
     n = {}
-    for name in FULL:
-        spec = load_study_spec(EXP / name)
+    for path, spec in parts:
+        name = path.name
         pts = expand_points(spec)
         assert all(p.profile is not None for p in pts), name
         assert len(spec.seeds) >= 5
@@ -30,7 +34,7 @@ def test_full_study_specs_are_valid_and_sized():
     assert sum(n.values()) < 6000  # sized for <= 30 min on 2 cores (README: measured per-point costs)
 
 
-def test_quick_seed_study_runs_and_reports(tmp_path, monkeypatch):
+def test_quick_seed_study_runs_and_reports(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("CRYOCTL_CACHE", str(tmp_path / "cache"))
     spec = load_study_spec(QUICK)
     s = run_study(spec, tmp_path / "q.sqlite", workers=1, progress=False)  # in-process: one memoised float model
@@ -58,6 +62,12 @@ def test_quick_seed_study_runs_and_reports(tmp_path, monkeypatch):
     # the phase word fixes the 2-bit amplitude grid (pi/2 steps), but a 4-bit SX pulse misses pi/2: played twice
     assert by[(2, "zxzxz")]["rotation_infidelity"] < by[(2, "native")]["rotation_infidelity"]
     assert by[(4, "zxzxz")]["rotation_infidelity"] > by[(4, "native")]["rotation_infidelity"]
+    # `cryoctl report` prints every verdict line (the same text as the HTML)
+    capsys.readouterr()
+    assert main(["report", str(tmp_path / "q.sqlite"), "-o", str(tmp_path / "out2")]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    for v in seed["elbow"]["verdicts"] + seed["deadlock"]["verdicts"] + seed["trainers"]["verdicts"] + seed["moonshot"]:
+        assert " ".join(v["text"].split()) in out
 
 
 def _write_idx(path: Path, arr: np.ndarray) -> None:

@@ -288,3 +288,32 @@ def test_interrupt_says_what_is_stored_and_how_to_resume(tmp_path):
         run_study(load_study_spec(spec_path), store, workers=0, progress=False)
     with ResultStore(store, create=False) as st:
         assert sorted(r["seed"] for r in st.rows()) == [0, 1]
+
+
+def test_parts_run_into_one_store_and_are_checked_before_anything_runs(tmp_path, capsys):
+    sub = tmp_path / "more"
+    sub.mkdir()
+    _write_spec(sub, "name: p2\nprofiles: [cryo_cmos_4bit]\ntasks: [{kind: debug.echo, draws: 2}]\nseeds: [0, 1]\n"
+                "parts: [../p3.yaml]\n", "p2.yaml")
+    _write_spec(tmp_path, "name: p3\nprofiles: [ideal]\ntasks: [{kind: cost}]\nparts: [top.yaml]\n", "p3.yaml")
+    top = _write_spec(tmp_path, "name: top\nprofiles: [cryo_cmos_4bit]\ntasks: [{kind: cost}]\n"
+                      "parts: [more/p2.yaml, p3.yaml]\n", "top.yaml")
+    # top -> p2 -> p3 -> top is a cycle: refused before the store exists
+    assert main(["study", "run", str(top), "--workers", "0"]) == 2
+    assert "cycle" in capsys.readouterr().err and not (tmp_path / "top.sqlite").exists()
+    _write_spec(tmp_path, "name: p3\nprofiles: [ideal]\ntasks: [{kind: cost}]\n", "p3.yaml")
+    assert main(["study", "run", str(top), "--workers", "0", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    # p3 is reached from p2 first (depth first) and run once
+    assert [(p["study"], p["points"], p["done"]) for p in out["parts"]] == [("top", 1, 1), ("p2", 2, 2), ("p3", 1, 1)]
+    rows = _rows(tmp_path / "top.sqlite")
+    assert sorted(r["study"] for r in rows.values()) == ["p2", "p2", "p3", "top"]
+    assert main(["study", "status", str(top), "--json"]) == 0
+    st = json.loads(capsys.readouterr().out)
+    assert [(s["study"], s["done"], s["pending"]) for s in st["parts"]] == [("top", 1, 0), ("p2", 2, 0), ("p3", 1, 0)]
+    assert main(["study", "run", str(top), "--workers", "0"]) == 0  # resumes: everything already done
+    assert "3 parts, 4 points" in capsys.readouterr().out
+    _write_spec(sub, "name: p2\nprofiles: [cryo_cmos_4bit]\ntasks: [{kind: cost}]\nparts: [nope.yaml]\n", "p2.yaml")
+    assert main(["study", "run", str(top), "--workers", "0"]) == 2
+    err = " ".join(capsys.readouterr().err.split())
+    assert "parts[0]" in err and "nope.yaml" in err
