@@ -69,24 +69,15 @@ def run_cmd(
         summary = run_study(spec, store_path, workers=workers, scheduler=scheduler, progress=True,
                             console=err_console, source=str(path))
         summaries.append((path, spec, summary, time.monotonic() - ts))
+        if not json_out:  # each part's line as soon as it finishes
+            _print_run(spec, summary, summaries[-1][3], store_path)
     elapsed = time.monotonic() - t0
     if json_out:
         print_json({"elapsed_s": round(elapsed, 1), "parts": [
             {**s.to_dict(), "spec": str(p), "study": sp.name, "elapsed_s": round(dt, 1)} for p, sp, s, dt in summaries]}
             if len(specs) > 1 else {**summaries[0][2].to_dict(), "elapsed_s": round(elapsed, 1)})
-    else:
-        for _path, spec, summary, dt in summaries:
-            console.print(
-                f"[bold]{escape(spec.name)}[/]: {summary.points} points, {summary.skipped} already done, "
-                f"{summary.done} finished now, {summary.errors} errored, {summary.lost} lost"
-                + (f", {summary.elsewhere} stored by another run" if summary.elsewhere else "")
-                + (f", {summary.taken_over} taken over from a dead run" if summary.taken_over else "")
-                + f" in {_minutes(dt)}  (store {escape(str(store_path))}, {escape(summary.backend)})"
-            )
-            for key, msg in list(summary.error_messages.items())[:20]:
-                console.print(f"  [red]error[/] {key}: {escape(msg.splitlines()[0] if msg else '')}")
-        if len(specs) > 1:
-            console.print(f"{len(specs)} parts, {sum(s.points for _, _, s, _ in summaries)} points in {_minutes(elapsed)}")
+    elif len(specs) > 1:
+        console.print(f"{len(specs)} parts, {sum(s.points for _, _, s, _ in summaries)} points in {_minutes(elapsed)}")
     errors = sum(s.errors for _, _, s, _ in summaries)
     lost = sum(s.lost for _, _, s, _ in summaries)
     if errors or lost:
@@ -94,6 +85,18 @@ def run_cmd(
         raise CryoctlError(
             f"{errors} errored and {lost} lost of {sum(s.points for _, _, s, _ in summaries)} points (errors are "
             f"stored: 'cryoctl study status {spec_path}' lists them; re-running retries them)", field=str(spec_path))
+
+
+def _print_run(spec, summary, seconds: float, store_path: Path) -> None:
+    console.print(
+        f"[bold]{escape(spec.name)}[/]: {summary.points} points, {summary.skipped} already done, "
+        f"{summary.done} finished now, {summary.errors} errored, {summary.lost} lost"
+        + (f", {summary.elsewhere} stored by another run" if summary.elsewhere else "")
+        + (f", {summary.taken_over} taken over from a dead run" if summary.taken_over else "")
+        + f" in {_minutes(seconds)}  (store {escape(str(store_path))}, {escape(summary.backend)})"
+    )
+    for key, msg in list(summary.error_messages.items())[:20]:
+        console.print(f"  [red]error[/] {key}: {escape(msg.splitlines()[0] if msg else '')}")
 
 
 @study_app.command("status")

@@ -251,9 +251,12 @@ def deadlock_chapter(records: list[dict[str, Any]]) -> dict[str, Any]:
     rows, checks, verdicts = [], [], []
     for where in sorted({_where(r) for r in recs}, key=_where_order):
         rs = [r for r in recs if _where(r) == where]
-        # on emulated hardware only the RX/RY drive codes live on the b-bit DAC grid (RZ: phase words)
-        grid = ("result.changed_frac_rxy" if not where.startswith("abstract")
-                and all(_num(r.get("result.changed_frac_rxy")) for r in rs) else "result.changed_frac")
+        # on emulated hardware only the RX/RY drive codes live on the b-bit DAC grid (RZ: phase words); the
+        # per-grid meter comes from the round / stochastic trainers (the code-space trainers log the total)
+        per_grid = [r for r in rs if _num(r.get("result.changed_frac_rxy"))]
+        grid = "result.changed_frac"
+        if not where.startswith("abstract") and all(r in per_grid for r in rs if r.get("task.trainer") == "round"):
+            grid, rs = "result.changed_frac_rxy", per_grid
         w_rows, w_checks = _deadlock_map(rs, grid)
         if not any(r["trainer"] == "round" for r in w_rows):
             continue
@@ -355,13 +358,12 @@ def trainer_chapter(records: list[dict[str, Any]], margin_pts: float = 1.0) -> d
              for w in sorted({_where(r) for r in train}, key=_where_order)]
     parts = [p for p in parts if p["rows"]]
     abstract = next((p["ref"] for p in parts if p["where"].startswith("abstract")), {})
-    # what rounding a float-trained model onto the moonshot grid costs (elbow points), per where and pair
-    rounding = {(r["where"], r["pair"]): r for r in elbow_chapter(records, margin_pts)["rows"]
-                if r["bits"] == MOONSHOT_BITS and r["gap_pts"] is not None}
+    infer = [r for r in seed_records(records)["infer"] if _compile(r) == "native" and int(r["bits"]) == MOONSHOT_BITS
+             and r.get("task.model", "train-float") == "train-float"]
     for p in parts:
-        p["moonshot"] = _moonshot(p["rows"], p["ref"], margin_pts, p["where"],
-                                  None if p["where"].startswith("abstract") else abstract,
-                                  {pair: r for (w, pair), r in rounding.items() if w == p["where"]})
+        ptq = _ptq_rows([r for r in infer if _where(r) == p["where"]], p["where"], p["ref"], margin_pts)
+        p["moonshot"] = _moonshot(p["rows"] + ptq, p["ref"], margin_pts, p["where"],
+                                  None if p["where"].startswith("abstract") else abstract)
     if not parts:
         parts = [{"where": None, "rows": [], "ref": {}, "optimizer": None, "lr": None, "per_trainer": [],
                   "verdict": _stochastic_verdict([], {}, margin_pts), "moonshot": _moonshot([], {}, margin_pts, None)}]
@@ -389,9 +391,16 @@ def _trainer_part(train: list[dict[str, Any]], where: str, margin_pts: float) ->
         sel = [r for r in rs if int(r["bits"]) == top]
         ref[pair] = {"bits": top, "epochs": max((r.get("task.epochs") for r in sel), key=lambda e: e or 0),
                      "by_seed": _by_seed(sel), "ci": accuracy_interval(list(_by_seed(sel).values()), _n_test(sel))}
+    # the same trainer at several epoch counts (an epoch-matched check beside the main runs): one cell each
+    epochs: dict[tuple, set] = defaultdict(set)
+    for r in train:
+        epochs[(_pair(r), int(r["bits"]), _trainer_label(r))].add(r.get("task.epochs"))
     cells: dict[tuple, list] = defaultdict(list)
     for r in train:
-        cells[(_pair(r), int(r["bits"]), _trainer_label(r))].append(r)
+        k = (_pair(r), int(r["bits"]), _trainer_label(r))
+        label = k[2] + (f" ({r.get('task.epochs')} ep)" if len(epochs[k]) > 1 and r.get("task.epochs") != min(epochs[k])
+                        else "")
+        cells[(k[0], k[1], label)].append(r)
     rows = []
     for (pair, b, label), rs in sorted(cells.items()):
         ci = accuracy_interval(list(_by_seed(rs).values()), _n_test(rs))
@@ -456,15 +465,36 @@ def _stochastic_verdict(rows, ref, margin) -> dict[str, Any]:
                     f"{tail})."}
 
 
-def _moonshot(rows, ref, margin, where, abstract_ref: dict | None = None,
-              rounding: dict | None = None) -> dict[str, Any]:
+PTQ = "float, then rounded (PTQ)"
+
+
+def _ptq_rows(infer, where, ref, margin) -> list[dict[str, Any]]:
+    """Post-training quantization as a moonshot candidate: the elbow's float-trained models (exact gates)
+    rounded once onto the MOONSHOT_BITS grid of ``where`` (``qnn_infer`` points), paired by seed to ``ref``."""
+    by_pair: dict[str, list] = defaultdict(list)
+    for r in infer:
+        by_pair[_pair(r)].append(r)
+    rows = []
+    for pair, rs in sorted(by_pair.items()):
+        ci = accuracy_interval(list(_by_seed(rs).values()), _n_test(rs))
+        gap = gap_interval(ref[pair]["by_seed"], _by_seed(rs)) if pair in ref else None
+        if gap is None:
+            continue
+        rows.append({"where": where, "pair": pair, "bits": MOONSHOT_BITS, "trainer": PTQ, "accuracy": ci["mean"],
+                     "accuracy_lo": ci["lo"], "accuracy_hi": ci["hi"], "gap_pts": gap["mean"], "gap_lo": gap["lo"],
+                     "gap_hi": gap["hi"], "seeds": ci["n_seeds"], "n_test": ci["n_test"],
+                     "matches": gap["lo"] <= margin, "by_seed": _by_seed(rs)})
+    return rows
+
+
+def _moonshot(rows, ref, margin, where, abstract_ref: dict | None = None) -> dict[str, Any]:
     """The best quantized trainer per pair at MOONSHOT_BITS vs the float reference of the same ``where``;
-    ``abstract_ref``: float on the abstract quantizer, whose gap is carried along (hardware rows);
-    ``rounding``: {pair: elbow row at MOONSHOT_BITS} (what rounding a float-trained model costs there).
+    ``rows`` may include post-training quantization (:func:`_ptq_rows`), a legitimate way to a 4-bit model;
+    ``abstract_ref``: float on the abstract quantizer, whose gap is carried along (hardware rows).
 
     When the moonshot is missed, ``why`` says it from the data: on how many pairs the miss is resolved
-    (the paired interval's lower end above the margin) or within the seeds' spread, which trainer is
-    closest on its own, and how much of the rounding loss the training on the grid recovers."""
+    (the paired interval's lower end above the margin) or within the seeds' spread, and which trainer
+    is closest on its own."""
     at = [r for r in rows if r["bits"] == MOONSHOT_BITS and r["trainer"] != "float" and r["pair"] in ref]
     pairs = sorted({r["pair"] for r in at})
     head = f"{where}: " if where else ""
@@ -503,7 +533,7 @@ def _moonshot(rows, ref, margin, where, abstract_ref: dict | None = None,
             f"{state}; worst pair {worst['pair']}: {worst['trainer']} {worst['gap_pts']:+.1f} pt [{worst['gap_lo']:+.1f}, "
             f"{worst['gap_hi']:+.1f}] below float ({100 * worst['accuracy']:.1f} % vs {100 * worst['float']:.1f} %); "
             f"every pair: " + "; ".join(f"{r['pair']} {r['trainer']} {r['gap_pts']:+.1f}" for r in per) + ".")
-    why = _moonshot_why(per, trainers, margin, rounding or {}) if met is False else ""
+    why = _moonshot_why(per, trainers, margin, at) if met is False else ""
     text += why
     if any("gap_abstract_pts" in r for r in per):
         text += (" Against float on exact gates (abstract quantizer), which also counts the hardware's noise, "
@@ -513,7 +543,7 @@ def _moonshot(rows, ref, margin, where, abstract_ref: dict | None = None,
             "why": why.strip()}
 
 
-def _moonshot_why(per, trainers, margin, rounding) -> str:
+def _moonshot_why(per, trainers, margin, at) -> str:
     missed = [r for r in per if r["gap_pts"] > margin]
     resolved = [r for r in missed if r["gap_lo"] > margin]
     s = (f" Why: {len(missed)} of {len(per)} pairs miss the {margin:g}-pt margin; ")
@@ -530,12 +560,10 @@ def _moonshot_why(per, trainers, margin, rounding) -> str:
         b = min(full, key=lambda t: t["worst_gap_pts"])
         s += (f". Closest single trainer on every pair: {b['trainer']} (worst {b['worst_pair']} "
               f"{b['worst_gap_pts']:+.1f} pt, within the margin on {b['within_margin']} of {b['pairs']})")
-    rec = [(r, rounding[r["pair"]]) for r in missed if r["pair"] in rounding]
-    if rec:
-        s += (". Rounding the float-trained model to " f"{MOONSHOT_BITS} bits loses "
-              + "; ".join(f"{r['pair']} {q['gap_pts']:+.1f} pt" for r, q in rec)
-              + f" (elbow points); training on the {2 ** MOONSHOT_BITS}-code grid leaves "
-              + "; ".join(f"{r['gap_pts']:+.1f}" for r, _ in rec) + " of it")
+    longer = [r for r in at if r["trainer"].endswith(" ep)") and r["pair"] in {m["pair"] for m in missed}]
+    if longer:  # the epoch-matched check: is the miss the training length or the grid?
+        s += ". Trained longer on the missed pairs: " + "; ".join(
+            f"{r['pair']} {r['trainer']} {r['gap_pts']:+.1f} pt [{r['gap_lo']:+.1f}, {r['gap_hi']:+.1f}]" for r in longer)
     return s + "."
 
 
