@@ -8,8 +8,11 @@ on an idle 2-core machine it is ~2x the wall time of the study (two busy workers
 
     python benchmarks/bench_seed_study.py [--workers 2] [--keep DIR]
 
-Measured (idle 2-core development machine, the same two commands run by hand into /tmp): 1615 s for the study
-as it was then plus 28 s for the 20 epoch-matched points added after it, i.e. ~27.4 min: ratio 0.91 of the target.
+Measured (cold cache, 2 workers, idle 2-core machines). Last session's machine: 1615 s for the study as it was
+then, plus 28 s for 20 points added after, ~27.4 min (ratio 0.91). This session's machine, with every part 10-30 %
+slower: the same spec took 2017 s, 33.6 min (ratio 1.12, FAIL). After part 3's latent polish was cut: 1871 s,
+31.2 min (ratio 1.04, FAIL), plus 39 s for part 4's 40 warm-start points added after. The target holds on one
+machine and not on the other.
 """
 
 from __future__ import annotations

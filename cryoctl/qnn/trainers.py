@@ -5,7 +5,9 @@ The seed trainers (:mod:`cryoctl.qnn.train`) move codes by a rounded (``round``)
 step (~lr = 0.05): ``round`` freezes (gradient deadlock) and ``stochastic`` is a high-variance walk
 whose final iterate is heavy-tailed across seeds. The three trainers here attack that from three
 sides. Each one only ever asks the executor to play codes of the grid (``executor.encode_params`` /
-``executor.wrap_codes``); all start from the seed's theta_0 ~ U[-pi, pi) like the seed trainers and
+``executor.wrap_codes``); all start from the seed's theta_0 ~ U[-pi, pi) like the seed trainers (or from
+``init_angles`` rounded onto the grid: the study's ``init: float`` passes the float model, so training starts at
+its post-training quantization; with 0 epochs only the polish below runs) and
 log the same history (loss, train / test accuracy, ``changed_frac`` = fraction of parameter updates
 that changed a code).
 

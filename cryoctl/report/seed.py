@@ -89,6 +89,8 @@ def _trainer_label(r: dict[str, Any]) -> str:
         t += f" T={r.get('task.temperature'):g}"
         if r.get("task.schedule") == "exponential":
             t += " (exp)"
+    if r.get("task.init") == "float":  # started from the float model rounded onto the grid (PTQ), then trained
+        t += " from float"
     return t
 
 
@@ -98,12 +100,15 @@ def _n_test(rs: list[dict[str, Any]]) -> int | None:
 
 
 def gap_interval(ref: dict[Any, float], other: dict[Any, float]) -> dict[str, Any] | None:
-    """Paired gap ref - other over the seeds both have, in points: {"mean", "lo", "hi", "n"} (t interval)."""
+    """Paired gap ref - other over the seeds both have, in points: {"mean", "lo", "hi", "n"} (t interval).
+
+    Rounded to 1e-9 pt: accuracies are whole test samples, so a gap of exactly the margin (3 samples of 300
+    = 1 pt) must compare equal to it, not 1 ulp above it."""
     seeds = sorted(set(ref) & set(other), key=str)
     if not seeds:
         return None
     d = [100.0 * (ref[s] - other[s]) for s in seeds]
-    m, lo, hi = seed_interval(d)
+    m, lo, hi = (round(float(v), 9) for v in seed_interval(d))
     return {"mean": m, "lo": lo, "hi": hi, "n": len(seeds)}
 
 

@@ -428,6 +428,13 @@ class QnnTrainParams(_QnnCommon):
     #: lowers the training loss by less than this fraction (0: polish to a coordinate-wise minimum, at most
     #: 20 sweeps; :class:`~cryoctl.qnn.trainers.CodeTrainerOptions`). Left out of the point key when 0.
     polish_tol: float = Field(0.0, ge=0.0, lt=1.0)
+    #: Starting point: ``random`` (the seed's theta_0 ~ U[-pi, pi), the papers) or ``float``: the float model
+    #: of ``qnn_infer`` (trained ``init_epochs`` epochs on exact gates with the seed and ``lr``), put on the
+    #: grid by the executor's own rounding (nearest code; nearest measured angle on hardware) -- i.e.
+    #: post-training quantization -- and then trained by ``trainer`` (``epochs: 0`` with a code trainer: only
+    #: its full-batch polish). Both keys are left out of the point key when ``random``.
+    init: Literal["random", "float"] = "random"
+    init_epochs: int = Field(20, ge=0, le=10_000)
 
 
 def _resolve_data_dir(task: dict[str, Any], base_dir: str) -> dict[str, Any]:
@@ -444,6 +451,8 @@ def _normalise_qnn(task: dict[str, Any]) -> dict[str, Any]:
     task = {k: v for k, v in task.items() if not ((k == "compile" and v == "native")
                                                   or (k in ("max_train", "max_test") and v is None)
                                                   or (k == "polish_tol" and v == 0.0))}
+    if task.get("init", "random") == "random":
+        task = {k: v for k, v in task.items() if k not in ("init", "init_epochs")}
     if task.get("provider") == "ideal":
         return {k: v for k, v in task.items() if k not in ("engine", "n_noise_draws")}
     return {k: v for k, v in task.items() if k != "quantize_inputs"}
@@ -572,7 +581,11 @@ def _qnn_train(profile: HardwareProfile, params: dict[str, Any], seed: int | Non
                       schedule=params["schedule"])
     from cryoctl.qnn.trainers import CodeTrainerOptions
 
-    res = train(model, ds, executor, cfg, options=CodeTrainerOptions(polish_tol=params.get("polish_tol", 0.0)))
+    init = None
+    if params.get("init", "random") == "float":  # the same memoised float model as qnn_infer's "train-float"
+        init = _float_model(profile, {**params, "epochs": params["init_epochs"]}, seed, ds)[1]
+    res = train(model, ds, executor, cfg, init_angles=init,
+                options=CodeTrainerOptions(polish_tol=params.get("polish_tol", 0.0)))
     return {"accuracy": res.final["test_acc"], "train_accuracy": res.final["train_acc"], "loss": res.final["loss"],
             "start_accuracy": res.start["test_acc"], "changed_frac": res.final["changed_frac"],
             # per grid (round / stochastic / float trainers): RX/RY drive codes, RZ phase words

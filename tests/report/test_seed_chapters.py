@@ -154,6 +154,10 @@ def test_stochastic_verdict_and_moonshot_flip():
     m = spread["moonshots"][0]
     assert m["met"] is False and "none resolved" in m["why"]
     assert trainer_chapter(trainer_records(lambda p, b, t: 0.9))["moonshots"][0]["why"] == ""
+    # a gap of exactly the margin is within it (0.9 - 0.89 is 1 ulp above 0.01 in floating point)
+    edge = trainer_chapter(trainer_records(lambda p, b, t: 0.89 if (p[0] == "digits" and b == 4 and t != "float")
+                                           else 0.9))["moonshots"][0]
+    assert edge["worst"]["gap_pts"] == 1.0 and edge["met"] is True
     # an epoch-matched check (latent at 30 epochs beside the 10-epoch runs) is its own cell, not merged
     base = trainer_records(lambda p, b, t: 0.82 if (p[0] == "digits" and b == 4) else 0.9)
     longer = [{**r, "task.epochs": 30, "result.accuracy": r["result.accuracy"] + 0.075} for r in base
@@ -166,6 +170,15 @@ def test_stochastic_verdict_and_moonshot_flip():
     half = [{**r, "result.accuracy": r["result.accuracy"] - 0.04} for r in longer]  # 4.5 pt: still missed
     m = trainer_chapter([{**r, "task.epochs": 10} for r in base] + half)["moonshots"][0]
     assert m["met"] is False and "Trained longer on the missed pairs: digits/deep48 latent (30 ep) +4.5 pt" in m["why"]
+    # a trainer started from the float model (init: float, epochs 0) is its own cell and may win the pair
+    warm = [{**r, "task.init": "float", "task.epochs": 0, "result.accuracy": r["result.accuracy"] + 0.075}
+            for r in base if r["task.trainer"] == "latent" and r["bits"] == 4]
+    ch = trainer_chapter([{**r, "task.epochs": 10} for r in base] + warm)
+    cell = {(r["pair"], r["trainer"]): r for r in ch["rows"] if r["bits"] == 4}
+    assert cell[("digits/deep48", "latent")]["gap_pts"] == pytest.approx(8.0)
+    assert cell[("digits/deep48", "latent from float")]["gap_pts"] == pytest.approx(0.5)
+    assert ch["moonshots"][0]["met"] is True
+    assert {r["pair"]: r["trainer"] for r in ch["moonshots"][0]["pairs"]}["digits/deep48"] == "latent from float"
     # no loss resolved, but seeds spread by +-15 points: the data cannot exclude a loss -> undecided, not reproduced
     wide = trainer_chapter([{**r, "result.accuracy": r["result.accuracy"] + (0.15 if r["seed"] % 2 else -0.15)}
                             if r["task.trainer"] == "stochastic" else r

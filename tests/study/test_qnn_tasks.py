@@ -128,3 +128,34 @@ tasks:
     acc = {r["result"]["bits"]: r["result"]["accuracy"] for r in _rows(tmp_path / "c.sqlite")}
     assert acc[3] == res.final["test_acc"]
     assert acc[4] == evaluate_angles(model, res.angles, ds, Executor(IdealQuantizer(4)))["accuracy"]
+
+
+def test_qnn_train_from_float_starts_at_post_training_quantization(tmp_path):
+    """``init: float`` starts the trainer from qnn_infer's float model rounded onto the grid (PTQ): with
+    ``epochs: 0`` the linesearch trainer only polishes it, so its starting accuracy IS the qnn_infer accuracy
+    of the same seed and the polish never raises the training loss and ends on a sweep that moves nothing.
+    ``init: random`` is the default and stays out of the point key."""
+    spec_path = tmp_path / "w.yaml"
+    spec_path.write_text("""
+name: w
+profiles: [ideal]
+grid: {dac.bits: [3]}
+seeds: [0, 1]
+tasks:
+  - {kind: qnn_infer, dataset: iris, epochs: 4, provider: ideal}
+  - {kind: qnn_train, dataset: iris, trainer: linesearch, epochs: 0, init: float, init_epochs: 4, provider: ideal}
+  - {kind: qnn_train, dataset: iris, trainer: linesearch, epochs: 1, init: random, init_epochs: 4, provider: ideal}
+""")
+    spec = load_study_spec(spec_path)
+    pts = expand_points(spec)
+    assert "init" in pts[2].task and "init" not in pts[4].task and "init_epochs" not in pts[4].task  # random: the old key
+    s = run_study(spec, tmp_path / "w.sqlite", workers=0, progress=False)
+    assert (s.done, s.errors) == (6, 0), s.error_messages
+    rows = _rows(tmp_path / "w.sqlite")
+    ptq = {r["seed"]: r["result"]["accuracy"] for r in rows if r["kind"] == "qnn_infer"}
+    warm = {r["seed"]: r["result"] for r in rows if r["kind"] == "qnn_train" and "init" in r["spec"]["task"]}
+    for seed in (0, 1):
+        h = warm[seed]["history"]
+        assert warm[seed]["start_accuracy"] == ptq[seed]
+        assert all(b["loss"] <= a["loss"] + 1e-12 for a, b in zip(h, h[1:]))
+        assert len(h) > 1 and h[-1]["changed_frac"] == 0.0 and all(e.get("polish") for e in h[1:])
