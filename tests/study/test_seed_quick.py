@@ -32,6 +32,10 @@ def test_full_study_specs_are_valid_and_sized():
         assert len(pairs) == 8 or name == "seed_study.yaml", (name, pairs)
         n[name] = len(pts)
     assert sum(n.values()) < 6000  # sized for <= 30 min on 2 cores (README: measured per-point costs)
+    # the optional hardware warm start (outside the budget) is valid too: every pair, 5 seeds, starts from float
+    extra = expand_points(load_study_spec(EXP / "seed_study_warm_hardware.yaml"))
+    assert len({(p.task["dataset"], p.task["ansatz"]) for p in extra}) == 8 and len({p.seed for p in extra}) == 5
+    assert all(p.task["init"] == "float" and p.task["provider"] == "hardware" for p in extra)
 
 
 def test_quick_seed_study_runs_and_reports(tmp_path, monkeypatch, capsys):
