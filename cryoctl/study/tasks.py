@@ -450,9 +450,8 @@ def _normalise_qnn(task: dict[str, Any]) -> dict[str, Any]:
     # defaults of later options are left out of the key, so stores written before them keep their points
     task = {k: v for k, v in task.items() if not ((k == "compile" and v == "native")
                                                   or (k in ("max_train", "max_test") and v is None)
-                                                  or (k == "polish_tol" and v == 0.0))}
-    if task.get("init", "random") == "random":
-        task = {k: v for k, v in task.items() if k not in ("init", "init_epochs")}
+                                                  or (k == "polish_tol" and v == 0.0)
+                                                  or (k in ("init", "init_epochs") and task.get("init", "random") == "random"))}
     if task.get("provider") == "ideal":
         return {k: v for k, v in task.items() if k not in ("engine", "n_noise_draws")}
     return {k: v for k, v in task.items() if k != "quantize_inputs"}
