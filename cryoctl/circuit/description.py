@@ -7,6 +7,7 @@ batch) or from the trainable parameters (``source="p"``, entry ``index`` of a pa
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 from cryoctl.conventions import ROTATION_AXES
 from cryoctl.errors import CryoctlError
@@ -39,20 +40,32 @@ class Circuit:
             if isinstance(g, Rot) and (g.axis not in ROTATION_AXES or g.source not in ("x", "p")):
                 raise CryoctlError(f"bad rotation {g}", field="circuit")
 
-    @property
+    # derived views (and the hash: executors key caches by circuit) are cached on the immutable circuit
+    def __hash__(self) -> int:
+        return self._hash
+
+    @cached_property
+    def _hash(self) -> int:
+        return hash((self.n_qubits, self.gates))
+
+    @cached_property
     def n_params(self) -> int:
         idx = [g.index for g in self.gates if isinstance(g, Rot) and g.source == "p"]
         return max(idx) + 1 if idx else 0
 
-    @property
+    @cached_property
     def n_inputs(self) -> int:
         idx = [g.index for g in self.gates if isinstance(g, Rot) and g.source == "x"]
         return max(idx) + 1 if idx else 0
 
-    def param_gates(self) -> list[Rot]:
-        return [g for g in self.gates if isinstance(g, Rot) and g.source == "p"]
+    @cached_property
+    def _param_gates(self) -> tuple[Rot, ...]:
+        return tuple(g for g in self.gates if isinstance(g, Rot) and g.source == "p")
 
-    @property
+    def param_gates(self) -> list[Rot]:
+        return list(self._param_gates)
+
+    @cached_property
     def param_axes(self) -> tuple[str, ...]:
         """Rotation axis of each trainable parameter (a parameter drives one axis: its code grid
         depends on it, amplitude codes for x/y and frame-phase words for z)."""
@@ -62,7 +75,7 @@ class Circuit:
                 raise CryoctlError(f"parameter {g.index} drives both {axes[g.index]} and {g.axis}", field="circuit")
         return tuple(axes.get(i, "x") for i in range(self.n_params))
 
-    @property
+    @cached_property
     def param_qubits(self) -> tuple[int, ...]:
         """Qubit of each trainable parameter; -1 for a parameter shared by several qubits (or unused).
 

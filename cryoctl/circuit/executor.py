@@ -120,7 +120,8 @@ from cryoctl.circuit.entangler import IdealCZ, RealizedCZ
 from cryoctl.circuit.readout import Readout, expect_z, z_exact
 from cryoctl.circuit.simulate import (
     apply_1q, apply_on_axes, apply_superop_pairs, circuit_blocks, contract_except, cz_pairs, cz_populations,
-    pair_diagonal, pair_layout, product_pairs, product_state, reduced_pairs, standard_layout, superops_to_populations,
+    pair_diagonal, pair_layout, product_pairs, product_state, reduced_pairs, small_matmul, standard_layout,
+    superops_to_populations,
 )
 from cryoctl.conventions import ROTATION_AXES, kron_conj
 from cryoctl.errors import CryoctlError
@@ -177,6 +178,17 @@ class Executor:
     def _channels(circuit: Circuit):
         return np.array(circuit.param_axes), np.array(circuit.param_qubits)
 
+    def _steps_of(self, circuit: Circuit) -> np.ndarray:
+        """The provider's step per parameter of ``circuit``, computed once per (provider, circuit): trainers
+        ask for it per coordinate and per gradient."""
+        cache = self.__dict__.setdefault("_steps_cache", {})
+        key = (id(self.provider), circuit)
+        if key not in cache:  # the provider is kept with its steps: its id cannot be reused while cached
+            steps = np.asarray(self.provider.param_steps(*self._channels(circuit)), dtype=float)
+            steps.setflags(write=False)
+            cache[key] = (self.provider, steps)
+        return cache[key][1]
+
     def encode_params(self, circuit: Circuit, angles) -> np.ndarray:
         """Requested parameter angles (..., n_params) -> the values this provider plays (codes)."""
         angles = np.asarray(angles, dtype=float)
@@ -191,7 +203,7 @@ class Executor:
 
     def param_steps(self, circuit: Circuit) -> np.ndarray | None:
         """Nominal angle of one code of each parameter's channel (None for float providers)."""
-        return self.provider.param_steps(*self._channels(circuit)) if self.quantized else None
+        return self._steps_of(circuit) if self.quantized else None
 
     def wrap_codes(self, circuit: Circuit, codes) -> np.ndarray:
         """Moved parameter codes -> equivalent playable words (per channel)."""
@@ -301,7 +313,7 @@ class Executor:
         for g, op in items:
             if superop and op.shape[-1] == d:
                 op = kron_conj(op)
-            fused[g.qubit] = op if g.qubit not in fused else op @ fused[g.qubit]
+            fused[g.qubit] = op if g.qubit not in fused else small_matmul(op, fused[g.qubit])
         return fused
 
     def _blocks_for(self, prog: _Program, populations_only: bool) -> list:

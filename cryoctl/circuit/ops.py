@@ -15,6 +15,8 @@ Superoperators of unitaries are :func:`cryoctl.conventions.kron_conj` (row-major
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 
 from cryoctl.conventions import ROTATION_AXES, check_axis
@@ -58,7 +60,13 @@ def generator(axis: str, levels: int = 2) -> np.ndarray:
 
 
 def cz_diagonal(pairs: list[tuple[int, int]], n_qubits: int, levels: int) -> np.ndarray:
-    """Product of CZs on ``pairs`` as a real diagonal of shape (d,)*n: -1 where both qubits are in level 1."""
+    """Product of CZs on ``pairs`` as a real diagonal of shape (d,)*n: -1 where both qubits are in level 1
+    (read-only: built once per (pairs, n, d), every CZ block of every run reads it)."""
+    return _cz_diagonal(tuple((int(a), int(b)) for a, b in pairs), int(n_qubits), int(levels))
+
+
+@lru_cache(maxsize=256)
+def _cz_diagonal(pairs: tuple, n_qubits: int, levels: int) -> np.ndarray:
     diag = np.ones((levels,) * n_qubits)
     one = (np.arange(levels) == 1)
     for a, b in pairs:
@@ -68,4 +76,5 @@ def cz_diagonal(pairs: list[tuple[int, int]], n_qubits: int, levels: int) -> np.
         shape_b[b] = levels
         both = one.reshape(shape_a) & one.reshape(shape_b)
         diag = diag * np.where(both, -1.0, 1.0)
+    diag.setflags(write=False)
     return diag

@@ -62,11 +62,25 @@ def circuit_blocks(circuit: Circuit) -> list[tuple[str, list]]:
     return blocks
 
 
+def small_matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """a @ b over broadcast leading axes. For an inner size k <= 3 (the gates of qubits and qutrits) it is
+    k broadcast multiply-adds, sum_j a[.., :, j] b[.., j, :]: numpy's batched matmul makes one BLAS call per
+    matrix, which for (P, B, ...) stacks of 2 x 2 gates costs 2-5x more (measured: 12-37 us against 6-11 us
+    for P = 3, B = 16, 4 qubits, d = 2; 300-1100 us against 100-220 us for B = 504)."""
+    k = a.shape[-1]
+    if k > 3:
+        return a @ b
+    out = a[..., :, 0:1] * b[..., 0:1, :]
+    for j in range(1, k):
+        out = out + a[..., :, j: j + 1] * b[..., j: j + 1, :]
+    return out
+
+
 def apply_1q(psi: np.ndarray, u: np.ndarray, qubit: int, n: int, d: int) -> np.ndarray:
     """psi (P, B, d^n) flat-register view; u (P|1, B|1, d, d) -> new psi (P, B, d^n)."""
     P, B = psi.shape[:2]
     view = psi.reshape(P, B, d**qubit, d, d ** (n - qubit - 1))
-    return (u[:, :, None] @ view).reshape(P, B, d**n)
+    return small_matmul(u[:, :, None], view).reshape(P, B, d**n)
 
 
 def apply_superop(rho: np.ndarray, s: np.ndarray, qubit: int, n: int, d: int) -> np.ndarray:

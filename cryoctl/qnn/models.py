@@ -30,6 +30,7 @@ so ``scale`` (default 5) sets how confident the model can be (max probability fo
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -158,7 +159,7 @@ class QNNModel:
         """A model whose ``hea`` CZs follow ``couplings`` (:func:`resolve_ansatz`)."""
         return cls(resolve_ansatz(ansatz, n_qubits, couplings), n_qubits, n_classes, scale)
 
-    @property
+    @cached_property
     def circuit(self) -> Circuit:
         return build_circuit(self.ansatz, self.n_qubits)
 

@@ -186,7 +186,7 @@ def harmonic_degree(executor, circuit, k: int) -> int | None:
     deg_of = getattr(prov, "harmonic_degree", None)
     if deg_of is None or not executor.quantized or executor.readout.shots is not None:
         return None
-    degs = [deg_of(g.axis) for g in circuit.gates if isinstance(g, Rot) and g.source == "p" and g.index == k]
+    degs = [deg_of(g.axis) for g in circuit.param_gates() if g.index == k]
     if not degs or any(d is None for d in degs):
         return None
     degree = int(sum(degs))
