@@ -104,7 +104,12 @@ derivative d kron(U, U*) = kron(dU, U*) + kron(U, dU*), dU = -i G U / 2 (exact o
 shift rule is not: leakage coherences put theta / 2 harmonics into E). With the ideal CZ the trailing
 blocks act on populations forwards and on the (still diagonal) observable backwards. Cost: about three
 density-matrix passes per operation instead of 2 m + 1 full runs; measured on cryo_cmos_6bit, compact16,
-batch 256: 0.6 s vs 11 s (benchmarks/bench_qnn_forward.py). Quantum trajectories were not used: they
+batch 256: 0.6 s vs 11 s (benchmarks/bench_qnn_forward.py). Observable batching: the blocks after the
+data-encoding ones are the same map for every sample, so while the sweep is in them it carries the n
+observables gain * Z_q instead of the B per-sample ones (Lambda_b = sum_q w_bq Lambda_q, linearity) and
+contracts them with the weighted states R_q = sum_b w_bq rho_b (sum_b M_b = sum_q reduced(Lambda_q, R_q));
+at the first block that depends on the sample it switches to Lambda_b. With B = 16 samples and n = 4
+qubits the backward sweep does a quarter of the work. Quantum trajectories were not used: they
 give the gradient only to a sampling error ~1/sqrt(trajectories), while this sweep is exact at a cost
 already within a few times the 2-level statevector reference.
 """
@@ -121,7 +126,7 @@ from cryoctl.circuit.readout import Readout, expect_z, z_exact
 from cryoctl.circuit.simulate import (
     apply_1q, apply_on_axes, apply_superop_pairs, circuit_blocks, contract_except, cz_pairs, cz_populations,
     pair_diagonal, pair_layout, product_pairs, product_state, reduced_pairs, small_matmul, standard_layout,
-    superops_to_populations,
+    superops_to_populations, weighted_sum,
 )
 from cryoctl.conventions import ROTATION_AXES, kron_conj
 from cryoctl.errors import CryoctlError
@@ -443,23 +448,44 @@ class Executor:
         """<Z_q> read out (assignment errors, shots) for every parameter set and sample: (P, B, n)."""
         return expect_z(self.populations(circuit, x, params), circuit.n_qubits, self.readout, rng)
 
-    def _readout_observable(self, pops: np.ndarray, weights) -> tuple[np.ndarray, np.ndarray]:
-        """(E, O) for populations (P, B, d, ..., d): E = <Z_q> read out exactly (P, B, n), and the diagonal
-        observable O = sum_q w_q gain Z_q (Z = +1 on level 0, -1 above; leaked levels read as 1), shaped like
-        ``pops``; ``weights`` is (P, B, n) or a callable E -> weights (a loss cotangent at E)."""
+    def _readout_weights(self, pops: np.ndarray, weights) -> tuple[np.ndarray, np.ndarray]:
+        """(E, w) for populations (P, B, d, ..., d): E = <Z_q> read out exactly (P, B, n) and w = gain x the
+        weights (P, B, n); ``weights`` is (P, B, n) or a callable E -> weights (a loss cotangent at E)."""
         P, B = pops.shape[:2]
-        n, d = pops.ndim - 2, pops.shape[-1]
+        n = pops.ndim - 2
         ro = self.readout
         e = (ro.p10 - ro.p01) + ro.gain * z_exact(pops, n)
         w = np.broadcast_to(np.asarray(weights(e) if callable(weights) else weights, dtype=float), (P, B, n)) * ro.gain
+        return e, w
+
+    @staticmethod
+    def _z_levels(n: int, d: int) -> np.ndarray:
+        """(n, d, ..., d): the level pattern of Z_q, +1 on level 0 of qubit q and -1 above (leaked levels
+        read as 1)."""
         zl = -np.ones(d)
         zl[0] = 1.0
-        obs = np.zeros((P, B) + (d,) * n)
+        out = np.empty((n,) + (d,) * n)
         for q in range(n):
             shape = [1] * n
             shape[q] = d
-            obs = obs + w[:, :, q].reshape((P, B) + (1,) * n) * zl.reshape(shape)
-        return e, obs
+            out[q] = np.broadcast_to(zl.reshape(shape), (d,) * n)
+        return out
+
+    def _readout_observable(self, pops: np.ndarray, weights) -> tuple[np.ndarray, np.ndarray]:
+        """(E, O): E as :meth:`_readout_weights`, and the diagonal observable O = sum_q w_q Z_q
+        (:meth:`_z_levels`), shaped like ``pops``."""
+        e, w = self._readout_weights(pops, weights)
+        return e, self._observable(w, pops.shape[-1]).reshape(pops.shape)
+
+    @classmethod
+    def _observable(cls, w: np.ndarray, d: int) -> np.ndarray:
+        """sum_q w_q Z_q (P, B, d^n) of weights w (P, B, n)."""
+        P, B, n = w.shape
+        z = cls._z_levels(n, d)
+        obs = np.zeros((P, B) + (d,) * n)
+        for q in range(n):
+            obs = obs + w[:, :, q].reshape((P, B) + (1,) * n) * z[q]
+        return obs.reshape(P, B, -1)
 
     def shift_jacobian(self, circuit: Circuit, x, params, rng: np.random.Generator | None = None):
         """(E0 (B, n), J (n_params, B, n)) for ONE parameter set, by the (generalised) shift rule."""
@@ -522,16 +548,28 @@ class Executor:
         else:
             r = self._density(prog, populations_only=True, record=record)
             pops = r[:, :, diag].real.reshape((P, B) + (d,) * n)
-        e, obs = self._readout_observable(pops, weights)  # diagonal: l = vec(L^T) = L
-        lam_diag = obs.reshape(P, B, -1)
+        e, w = self._readout_weights(pops, weights)
+        # observable batching (module docstring): from block `shared` on every operation is the same for all
+        # samples; worth it when the n observables are fewer than the B samples
+        shared = len(blocks)
+        while shared > 0 and (blocks[shared - 1][0] == "cz"
+                              or all(op.shape[1] == 1 for _, op in blocks[shared - 1][1])):
+            shared -= 1
+        batched = n < B and shared < len(record)
+        z = self._z_levels(n, d).reshape(1, n, -1)
+        # diagonal observables (l = vec(L^T) = L): the n gain-free Z_q, or the per-sample sum_q w_bq Z_q
+        lam_diag = z if batched else self._observable(w, d)
         if tail:  # a diagonal observable stays diagonal backwards through ideal CZs (self-dual, cz_populations)
             for _, pairs in blocks[:last:-1]:
                 lam_diag = cz_populations(lam_diag, list(pairs)[::-1], float(self.entangler.error), n, d)
-        lam = np.zeros((P, B, dd**n), dtype=np.complex128)
+        lam = np.zeros(lam_diag.shape[:2] + (dd**n,), dtype=np.complex128)
         lam[:, :, diag] = lam_diag
         grad = np.zeros((P, m))
         for bi in range(len(record) - 1, -1, -1):
             kind, rec = record[bi]
+            if batched and (bi < shared or kind == "first"):  # the samples part ways: Lambda_b = sum_q w_bq Lambda_q
+                lam = weighted_sum(w, np.broadcast_to(lam, (P, n, lam.shape[-1])))
+                batched = False
             if kind == "cz":
                 lam = self._entangle_pairs(lam, rec, n, d, dual=True)
                 continue
@@ -549,6 +587,9 @@ class Executor:
                         if q not in lqs:
                             continue
                         mred = lqs[q][..., :, None] * before[None, None, None, :]
+                    elif batched:  # sum_b M_b = sum_q reduced(Lambda_q, R_q), R_q = sum_b w_bq rho_b
+                        r_w = weighted_sum(np.swapaxes(w, 1, 2), before)  # (P, n, (d^2)^n)
+                        mred = reduced_pairs(lam, r_w, q, n, d).sum(axis=1, keepdims=True)  # (P, 1, d^2, d^2)
                     else:
                         mred = reduced_pairs(lam, before, q, n, d)  # (P, B, d^2, d^2)
                     seq = [(j, g, op) for j, (g, op) in enumerate(items) if g.qubit == q]
@@ -590,18 +631,12 @@ class Executor:
             raise CryoctlError(f"expected one parameter set, got {params.shape[0]}", field="params")
         return x, params
 
-    def _readout_observables(self, n: int, d: int, B: int) -> np.ndarray:
-        """The n readout observables gain * Z_q (Z = +1 on level 0, -1 above) in pair layout, batched along
-        the parameter axis: (n, B, (d^2)^n) complex, the start of a backward sweep per <Z_q>."""
-        zl = -np.ones(d)
-        zl[0] = 1.0
-        obs = np.zeros((n,) + (d,) * n)
-        for q in range(n):
-            shape = [1] * n
-            shape[q] = d
-            obs[q] = self.readout.gain * np.broadcast_to(zl.reshape(shape), (d,) * n)
-        lam = np.zeros((n, B, (d * d) ** n), dtype=np.complex128)
-        lam[:, :, pair_diagonal(n, d)] = obs.reshape(n, 1, -1)
+    def _readout_observables(self, n: int, d: int) -> np.ndarray:
+        """The n readout observables gain * Z_q in pair layout, (n, 1, (d^2)^n) complex: the start of a
+        backward sweep per <Z_q>, batched along the parameter axis and broadcast along the samples (they
+        stay one per qubit through every operation that is the same for all samples)."""
+        lam = np.zeros((n, 1, (d * d) ** n), dtype=np.complex128)
+        lam[:, :, pair_diagonal(n, d)] = self.readout.gain * self._z_levels(n, d).reshape(n, 1, -1)
         return lam
 
     def line_expectations(self, circuit: Circuit, x, params, k: int, candidates) -> np.ndarray:
@@ -651,7 +686,7 @@ class Executor:
             if pre is not None:
                 r = apply_superop_pairs(r, pre, q, n, d)
         ro = self.readout
-        lam = self._readout_observables(n, d, B)
+        lam = self._readout_observables(n, d)
         for kind, its in blocks[:bi:-1]:  # backwards through everything after k's block
             if kind == "cz":
                 lam = self._entangle_pairs(lam, its, n, d, dual=True)
@@ -707,7 +742,7 @@ class Executor:
                 r = apply_superop_pairs(r, f, q, n, d)
         del r
         ro = self.readout
-        lam = self._readout_observables(n, d, B)
+        lam = self._readout_observables(n, d)
         for bi in range(len(blocks) - 1, -1, -1):
             kind, items = blocks[bi]
             if kind == "cz":

@@ -155,13 +155,14 @@ def pair_diagonal(n: int, d: int) -> np.ndarray:
 
 
 def apply_superop_pairs(r: np.ndarray, s: np.ndarray, qubit: int, n: int, d: int) -> np.ndarray:
-    """r (P, B, (d^2)^n) pair layout; s (P|1, B|1, d^2, d^2) row-major superoperator on ``qubit``."""
-    P, B = r.shape[:2]
+    """r (P|1, B|1, (d^2)^n) pair layout; s (P|1, B|1, d^2, d^2) row-major superoperator on ``qubit``:
+    (P, B, (d^2)^n), broadcast over the leading axes of both."""
+    P, B = np.broadcast_shapes(r.shape[:2], s.shape[:2])
     dd = d * d
     left, right = dd**qubit, dd ** (n - qubit - 1)
     if right == 1:
-        return (r.reshape(P, B, left, dd) @ np.swapaxes(s, -1, -2)).reshape(P, B, -1)
-    return (s[:, :, None] @ r.reshape(P, B, left, dd, right)).reshape(P, B, -1)
+        return (r.reshape(r.shape[:2] + (left, dd)) @ np.swapaxes(s, -1, -2)).reshape(P, B, -1)
+    return (s[:, :, None] @ r.reshape(r.shape[:2] + (left, dd, right))).reshape(P, B, -1)
 
 
 def reduced_pairs(l: np.ndarray, r: np.ndarray, qubit: int, n: int, d: int) -> np.ndarray:
@@ -241,6 +242,14 @@ def cz_pairs(r: np.ndarray, pairs, p: float, n: int, d: int) -> np.ndarray:
         for i, j in comp:
             tv[..., i, j] += reduced
     return t.reshape(P, B, -1)
+
+
+def weighted_sum(w: np.ndarray, r: np.ndarray) -> np.ndarray:
+    """out[p, i] = sum_j w[p, i, j] r[p, j]: real weights w (P|1, I, J) on complex registers r (P|1, J, S) ->
+    (P, I, S), one real matmul on the (re, im) view of r."""
+    r = np.ascontiguousarray(r)
+    out = np.asarray(w, dtype=float) @ r.view(np.float64)
+    return out.view(np.complex128)
 
 
 def contract_except(lam: np.ndarray, vecs: dict[int, np.ndarray], qubits, n: int, d: int) -> dict[int, np.ndarray]:

@@ -90,6 +90,37 @@ def test_density_adjoint_through_realized_pair_operations(noisy):
     assert np.abs(ga[0] - gs).max() < 1e-10 and np.abs(gs).max() > 1e-2
 
 
+@pytest.mark.parametrize("realized", [False, True])
+def test_observable_batched_backward_equals_the_per_sample_sweep(realized, monkeypatch):
+    """B > n samples: behind the data-encoding block the backward sweep carries the n observables Z_q and
+    contracts them with the weighted states R_q = sum_b w_bq rho_b (executor docstring, 'Observable
+    batching'); one sample at a time (B = 1 <= n) it carries Lambda_b itself. The gradients add up to the
+    same numbers, for two parameter sets at once, through an ideal depolarizing or a realized channel CZ."""
+    import cryoctl.circuit.executor as executor_module
+
+    rng = np.random.default_rng(21 + realized)
+    d, n = 3, 3
+    c = layered(n, layers=3)
+    pairs = [(0, 1), (1, 2), (2, 0)]
+    ent = RealizedCZ(tuple(PairOp(pq, random_channel(d * d, rng)) for pq in pairs), d) if realized else IdealCZ(0.05)
+    ex = Executor(TableProvider(exact_table(5, levels=d, n_qubits=n, kind="channel", angle_per_code=np.pi / 14.4,
+                                            phase_bits=8)), entangler=ent, readout=Readout(0.02, 0.05))
+    codes = ex.encode_params(c, rng.uniform(-1.3, 1.3, (2, c.n_params)))
+    x = rng.uniform(0, np.pi, (12, n))
+    w = rng.normal(size=(2, 12, n))
+    calls = []
+    real = executor_module.weighted_sum
+    monkeypatch.setattr(executor_module, "weighted_sum", lambda *a: calls.append(a[1].shape) or real(*a))
+    e, g = ex.density_vjp(c, x, codes, w)
+    assert len(calls) == 2 * 3 + 1  # R_q at the 3 qubits of 2 parameter blocks, then Lambda_b once
+    calls.clear()
+    parts = [ex.density_vjp(c, x[b: b + 1], codes, w[:, b: b + 1]) for b in range(12)]
+    assert not calls  # one sample: the per-sample sweep
+    assert np.array_equal(e, np.concatenate([p[0] for p in parts], axis=1))
+    g1 = sum(p[1] for p in parts)
+    assert np.abs(g - g1).max() < 1e-12 and np.abs(g1).max() > 1e-2
+
+
 def test_density_adjoint_on_exact_channels_equals_finite_differences():
     """ExactProvider on d = 3 levels with a depolarizing CZ: the adjoint uses the analytic derivative of
     kron(U, U*) and must equal central finite differences of the exact density-matrix expectation

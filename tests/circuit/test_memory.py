@@ -6,7 +6,9 @@ import numpy as np
 import pytest
 
 from cryoctl.circuit import ExactProvider, Executor, IdealCZ, Readout
-from cryoctl.circuit.memory import WORK_FACTOR, ChunkedExecutor, estimate_run, shift_sets, state_bytes
+from cryoctl.circuit.memory import (
+    CACHE_CHUNK_BYTES, WORK_FACTOR, ChunkedExecutor, estimate_run, shift_sets, state_bytes,
+)
 from cryoctl.errors import CryoctlError
 from cryoctl.qnn.models import build_circuit
 
@@ -67,6 +69,22 @@ def test_chunked_populations_equal_one_run_and_stay_under_the_limit(limit_regist
     b = ChunkedExecutor(ExactProvider(3), entangler=IdealCZ(0.02), readout=ro, memory_limit_bytes=limit).expect(
         c, x, p, np.random.default_rng(1))
     assert np.array_equal(a, b)
+
+
+def test_a_batch_larger_than_the_cache_chunk_runs_in_chunks_with_the_same_numbers(monkeypatch):
+    c = build_circuit("hea:2", 4)
+    rng = np.random.default_rng(3)
+    x = rng.uniform(0, np.pi, (40, 4))
+    p = rng.uniform(-np.pi, np.pi, (1, c.n_params))
+    s = state_bytes(4, 3, "density")
+    assert CACHE_CHUNK_BYTES // s == 39  # 40 density registers of 105 kB: two calls, memory permitting one
+    calls = []
+    real = Executor.populations
+    monkeypatch.setattr(Executor, "populations", lambda self, *a: calls.append(a[1].shape[0]) or real(self, *a))
+    ch = ChunkedExecutor(ExactProvider(3), entangler=IdealCZ(0.02), memory_limit_bytes=10**12)
+    got = ch.populations(c, x, p)
+    assert calls == [39, 1]
+    assert np.array_equal(got, real(Executor(ExactProvider(3), entangler=IdealCZ(0.02)), c, x, p))  # bit for bit
 
 
 def test_a_register_that_does_not_fit_is_refused_before_allocating():
