@@ -104,12 +104,16 @@ derivative d kron(U, U*) = kron(dU, U*) + kron(U, dU*), dU = -i G U / 2 (exact o
 shift rule is not: leakage coherences put theta / 2 harmonics into E). With the ideal CZ the trailing
 blocks act on populations forwards and on the (still diagonal) observable backwards. Cost: about three
 density-matrix passes per operation instead of 2 m + 1 full runs; measured on cryo_cmos_6bit, compact16,
-batch 256: 0.6 s vs 11 s (benchmarks/bench_qnn_forward.py). Observable batching: the blocks after the
-data-encoding ones are the same map for every sample, so while the sweep is in them it carries the n
-observables gain * Z_q instead of the B per-sample ones (Lambda_b = sum_q w_bq Lambda_q, linearity) and
-contracts them with the weighted states R_q = sum_b w_bq rho_b (sum_b M_b = sum_q reduced(Lambda_q, R_q));
-at the first block that depends on the sample it switches to Lambda_b. With B = 16 samples and n = 4
-qubits the backward sweep does a quarter of the work. Quantum trajectories were not used: they
+batch 256: 0.6 s vs 11 s (benchmarks/bench_qnn_forward.py). Observable batching: when only the first
+block depends on the sample (the QNN ansatze: data encoding, then parameter layers), everything after it is
+ONE linear map C for all B samples, and with n qubits < B the sweeps carry n registers instead of B. The
+readout observables Z_q go backwards through C once (Lambda_q), <Z_q>_b = <Lambda_q, rho_b> on the B product
+states rho_b of the first block (one gemm); the gradient's weighted states R_q = sum_b w_bq rho_b go
+forwards through C, and sum_b M_b = sum_q reduced(Lambda_q, R_q) at every parameter gate (bilinearity); the
+first block takes Lambda_b = sum_q w_bq Lambda_q per sample. :meth:`Executor.expect` uses the backward half
+for exact expectations of one parameter set. On 4 qubits, d = 3, 16 samples a training step costs a third,
+and an evaluation of 504 samples a tenth, of the per-sample sweeps; the numbers agree to round-off (tested).
+Quantum trajectories were not used: they
 give the gradient only to a sampling error ~1/sqrt(trajectories), while this sweep is exact at a cost
 already within a few times the 2-level statevector reference.
 """
@@ -144,6 +148,13 @@ class _Program:
     P: int
     B: int
     blocks: list
+
+
+#: product states per chunk of :meth:`Executor.expect`'s observable batching (bytes)
+PRODUCT_CHUNK_BYTES = 4 * 2**20
+#: :meth:`Executor.expect` batches observables when their n registers take at most this many bytes (a fixed
+#: bound, not the free memory: which path runs, hence the round-off, must not depend on the machine)
+OBSERVABLE_BATCH_BYTES = 2**28
 
 
 class Executor:
@@ -426,6 +437,57 @@ class Executor:
             raise CryoctlError(f"no backward map for the entangler {ent.label!r}", field="gradient")
         return pair_layout(ent.apply_density(standard_layout(r, n, d), pairs, n, d), n, d)
 
+    # ------------------------------------------------------------------ observable batching
+    @staticmethod
+    def _shared_after_first(blocks: list) -> bool:
+        """The first block rotates and every block after it is the same map for all samples (no data)."""
+        return bool(blocks) and blocks[0][0] == "rot" and all(
+            kind == "cz" or all(op.shape[1] == 1 for _, op in items) for kind, items in blocks[1:])
+
+    def _observables_back(self, blocks: list, n: int, d: int, keep: bool = False):
+        """(Lambda (P|1, n, (d^2)^n), after): the n gain-free readout observables Z_q carried backwards from
+        the end to just after the first block (blocks :meth:`_shared_after_first`); ``keep``: ``after``
+        maps (block, qubit) of every parameter operation to Lambda just after it (else empty)."""
+        dd = d * d
+        last = max((i for i, (kind, _) in enumerate(blocks) if kind == "rot"), default=0)
+        tail = isinstance(self.entangler, IdealCZ) and last > 0
+        lam_diag = self._z_levels(n, d).reshape(1, n, -1)
+        if tail:  # a diagonal observable stays diagonal backwards through ideal CZs (self-dual, cz_populations)
+            for _, pairs in blocks[:last:-1]:
+                lam_diag = cz_populations(lam_diag, list(pairs)[::-1], float(self.entangler.error), n, d)
+        lam = np.zeros((1, n, dd**n), dtype=np.complex128)
+        lam[:, :, pair_diagonal(n, d)] = lam_diag
+        after: dict[tuple[int, int], np.ndarray] = {}
+        for bi in range(last if tail else len(blocks) - 1, 0, -1):
+            kind, items = blocks[bi]
+            if kind == "cz":
+                lam = self._entangle_pairs(lam, items, n, d, dual=True)
+                continue
+            needed = {g.qubit for g, _ in items if g.source == "p"} if keep else set()
+            fused = self._fuse(items, superop=True)
+            for q in reversed(list(fused)):
+                if q in needed:
+                    after[(bi, q)] = lam
+                lam = apply_superop_pairs(lam, np.swapaxes(fused[q], -1, -2), q, n, d)
+        return lam, after
+
+    def _expect_by_observables(self, prog: _Program) -> np.ndarray:
+        """<Z_q> read out exactly (P, B, n) as <Lambda_q, rho_b>: the n observables carried back to the first
+        block's product states, which are built in chunks of PRODUCT_CHUNK_BYTES (one gemm each)."""
+        n, d, P, B = prog.n, prog.d, prog.P, prog.B
+        blocks = self._blocks_for(prog, True)
+        lam, _ = self._observables_back(blocks, n, d)
+        fused0 = self._fuse(blocks[0][1], superop=True)
+        size = (d * d) ** n
+        b = max(1, PRODUCT_CHUNK_BYTES // (16 * size * P))
+        z = np.empty((P, B, n))
+        for lo in range(0, B, b):
+            part = {q: f if f.shape[1] == 1 else f[:, lo: lo + b] for q, f in fused0.items()}
+            rho0 = product_pairs(part, n, d, P, min(b, B - lo))
+            z[:, lo: lo + b] = (rho0 @ np.swapaxes(lam, -1, -2)).real
+        ro = self.readout
+        return (ro.p10 - ro.p01) + ro.gain * z
+
     # ------------------------------------------------------------------ results
     def final_state(self, circuit: Circuit, x=None, params=None) -> np.ndarray:
         """Pure states (P, B, d, ..., d) in statevector mode, density matrices (P, B, d^n, d^n) otherwise."""
@@ -445,18 +507,31 @@ class Executor:
         return pops.reshape((prog.P, prog.B) + (prog.d,) * prog.n)
 
     def expect(self, circuit: Circuit, x=None, params=None, rng: np.random.Generator | None = None) -> np.ndarray:
-        """<Z_q> read out (assignment errors, shots) for every parameter set and sample: (P, B, n)."""
+        """<Z_q> read out (assignment errors, shots) for every parameter set and sample: (P, B, n). Exact
+        expectations of density matrices with more samples than qubits, one parameter set and only the
+        first block depending on the sample: by observable batching (module docstring), n backward
+        registers instead of B forward ones."""
+        if self.mode == "density" and self.readout.shots is None and self._entangler_dual:
+            xp, pp = self._prepare(circuit, x, params)
+            n, size = circuit.n_qubits, self.provider.levels ** (2 * circuit.n_qubits)
+            if pp.shape[0] == 1 and n < xp.shape[0] and n * 16 * size <= OBSERVABLE_BATCH_BYTES:
+                prog = self._program(circuit, xp, pp)
+                if self._shared_after_first(self._blocks_for(prog, True)):
+                    return self._expect_by_observables(prog)
         return expect_z(self.populations(circuit, x, params), circuit.n_qubits, self.readout, rng)
 
     def _readout_weights(self, pops: np.ndarray, weights) -> tuple[np.ndarray, np.ndarray]:
         """(E, w) for populations (P, B, d, ..., d): E = <Z_q> read out exactly (P, B, n) and w = gain x the
         weights (P, B, n); ``weights`` is (P, B, n) or a callable E -> weights (a loss cotangent at E)."""
-        P, B = pops.shape[:2]
-        n = pops.ndim - 2
         ro = self.readout
-        e = (ro.p10 - ro.p01) + ro.gain * z_exact(pops, n)
-        w = np.broadcast_to(np.asarray(weights(e) if callable(weights) else weights, dtype=float), (P, B, n)) * ro.gain
-        return e, w
+        e = (ro.p10 - ro.p01) + ro.gain * z_exact(pops, pops.ndim - 2)
+        return e, self._cotangent(e, weights)
+
+    def _cotangent(self, e: np.ndarray, weights) -> np.ndarray:
+        """gain x the weights (P, B, n) at read-out expectations E (P, B, n); ``weights``: an array or a
+        callable E -> weights."""
+        return np.broadcast_to(np.asarray(weights(e) if callable(weights) else weights, dtype=float),
+                               e.shape) * self.readout.gain
 
     @staticmethod
     def _z_levels(n: int, d: int) -> np.ndarray:
@@ -508,7 +583,8 @@ class Executor:
     def density_vjp(self, circuit: Circuit, x, params, weights):
         """(E, grad): E = <Z_q> read out exactly (P, B, n); grad (P, n_params) of sum w * E, the
         same numbers as :meth:`shift_jacobian` contracted with w, from one forward and one backward
-        sweep in Liouville space (module docstring, 'Adjoint gradient through channels')."""
+        sweep in Liouville space (module docstring, 'Adjoint gradient through channels'; with more samples
+        than qubits and only the first block depending on the sample, 'Observable batching')."""
         if not self.can_density_adjoint:
             raise CryoctlError("the density-matrix adjoint needs density-matrix execution, exact expectations "
                                "(shots = none) and an ideal or realized CZ entangler", field="gradient")
@@ -526,11 +602,78 @@ class Executor:
         else:  # exact rotations: the analytic derivative of kron(U, U*), dU = -i G U / 2
             scale[:] = 1.0
             gens = {a: self.provider.generator(a) for a in ROTATION_AXES}
-        record: list = []
         blocks = self._blocks_for(prog, True)
+        grad = np.zeros((P, m))
+
+        def accumulate(bi: int, q: int, mred: np.ndarray) -> None:
+            """grad += the parameter gates of qubit q in block bi contracted with M (P, B|1, d^2, d^2)."""
+            seq = [(j, g, op) for j, (g, op) in enumerate(blocks[bi][1]) if g.qubit == q]
+            sup = [kron_conj(op) if op.shape[-1] == d else op for _, _, op in seq]
+            pre = [None]
+            for sj in sup[:-1]:
+                pre.append(sj if pre[-1] is None else sj @ pre[-1])
+            suf = None
+            for t in range(len(seq) - 1, -1, -1):
+                j, g, op = seq[t]
+                if g.source == "p":
+                    if self.quantized:
+                        dp = [blocks_op(plus, bi, j), blocks_op(minus, bi, j)]
+                        dp = [kron_conj(o) if o.shape[-1] == d else o for o in dp]
+                        dj = dp[0] - dp[1]
+                    else:
+                        du = -0.5j * (gens[g.axis] @ op)
+                        dj = np.einsum("...ij,...kl->...ikjl", du, np.conj(op)) + \
+                            np.einsum("...ij,...kl->...ikjl", op, np.conj(du))
+                        dj = dj.reshape(dj.shape[:-4] + (dd, dd))
+                    if pre[t] is not None:
+                        dj = dj @ pre[t]
+                    if suf is not None:
+                        dj = suf @ dj
+                    grad[:, g.index] += scale[g.index] * np.einsum(
+                        "pbac,pbac->p", mred, np.broadcast_to(dj, mred.shape)).real
+                suf = sup[t] if suf is None else suf @ sup[t]
+
+        def first_block(lam: np.ndarray, fused: dict) -> None:
+            """The first block on |0...0>: a product state, M[a, c] = L_q[a] [c == 0] (contract_except)."""
+            needed = sorted({g.qubit for g, _ in blocks[0][1] if g.source == "p"})
+            if not needed:
+                return
+            e0 = np.zeros(dd)
+            e0[0] = 1.0
+            lqs = contract_except(lam, {k: f[..., :, 0] for k, f in fused.items()}, needed, n, d)
+            for q in reversed(list(fused)):
+                if q in lqs:
+                    accumulate(0, q, lqs[q][..., :, None] * e0[None, None, None, :])
+
         diag = pair_diagonal(n, d)
         last = max((i for i, (kind, _) in enumerate(blocks) if kind == "rot"), default=0)
         tail = isinstance(self.entangler, IdealCZ) and last > 0
+        if n < B and self._shared_after_first(blocks):  # observable batching (module docstring)
+            lam, after = self._observables_back(blocks, n, d, keep=True)
+            fused0 = self._fuse(blocks[0][1], superop=True)
+            rho0 = product_pairs(fused0, n, d, P, B)  # the B product states after the first block
+            ro = self.readout
+            e = (ro.p10 - ro.p01) + ro.gain * (rho0 @ np.swapaxes(lam, -1, -2)).real  # <Z_q>_b = <Lambda_q, rho_b>
+            w = self._cotangent(e, weights)
+            first_block(weighted_sum(w, np.broadcast_to(lam, (P, n, lam.shape[-1]))), fused0)
+            r_w = weighted_sum(np.swapaxes(w, 1, 2), rho0)  # R_q = sum_b w_bq rho_b, carried forwards
+            del rho0
+            for bi in range(1, last + 1 if tail else len(blocks)):
+                kind, items = blocks[bi]
+                if kind == "cz":
+                    r_w = self._entangle_pairs(r_w, items, n, d)
+                    continue
+                fused = self._fuse(items, superop=True)
+                for q in fused:
+                    if (bi, q) in after:  # sum_b M_b = sum_q reduced(Lambda_q, R_q)
+                        accumulate(bi, q, reduced_pairs(after.pop((bi, q)), r_w, q, n, d).sum(axis=1, keepdims=True))
+                    if not after:
+                        break
+                    r_w = apply_superop_pairs(r_w, fused[q], q, n, d)
+                if not after:
+                    break
+            return e, grad
+        record: list = []
         if tail:  # the last rotation block's final operation and the CZs after it on populations only
             r = self._density(prog, record=record, blocks=blocks[:last])
             fused = self._fuse(blocks[last][1], superop=True)
@@ -549,75 +692,22 @@ class Executor:
             r = self._density(prog, populations_only=True, record=record)
             pops = r[:, :, diag].real.reshape((P, B) + (d,) * n)
         e, w = self._readout_weights(pops, weights)
-        # observable batching (module docstring): from block `shared` on every operation is the same for all
-        # samples; worth it when the n observables are fewer than the B samples
-        shared = len(blocks)
-        while shared > 0 and (blocks[shared - 1][0] == "cz"
-                              or all(op.shape[1] == 1 for _, op in blocks[shared - 1][1])):
-            shared -= 1
-        batched = n < B and shared < len(record)
-        z = self._z_levels(n, d).reshape(1, n, -1)
-        # diagonal observables (l = vec(L^T) = L): the n gain-free Z_q, or the per-sample sum_q w_bq Z_q
-        lam_diag = z if batched else self._observable(w, d)
-        if tail:  # a diagonal observable stays diagonal backwards through ideal CZs (self-dual, cz_populations)
+        lam_diag = self._observable(w, d)  # diagonal: l = vec(L^T) = L
+        if tail:
             for _, pairs in blocks[:last:-1]:
                 lam_diag = cz_populations(lam_diag, list(pairs)[::-1], float(self.entangler.error), n, d)
-        lam = np.zeros(lam_diag.shape[:2] + (dd**n,), dtype=np.complex128)
+        lam = np.zeros((P, B, dd**n), dtype=np.complex128)
         lam[:, :, diag] = lam_diag
-        grad = np.zeros((P, m))
         for bi in range(len(record) - 1, -1, -1):
             kind, rec = record[bi]
-            if batched and (bi < shared or kind == "first"):  # the samples part ways: Lambda_b = sum_q w_bq Lambda_q
-                lam = weighted_sum(w, np.broadcast_to(lam, (P, n, lam.shape[-1])))
-                batched = False
             if kind == "cz":
                 lam = self._entangle_pairs(lam, rec, n, d, dual=True)
-                continue
-            items = blocks[bi][1]
-            if kind == "first":  # product state: M[a, c] = L_q[a] [c == 0] (simulate.contract_except)
-                vecs = {k: f[..., :, 0] for k, f in rec.items()}
-                e0 = np.zeros(dd)
-                e0[0] = 1.0
-                rec = [(q, None, e0) for q in rec]
-                needed = sorted({g.qubit for g, _ in items if g.source == "p"})
-                lqs = contract_except(lam, vecs, needed, n, d) if needed else {}
-            for q, sq, before in reversed(rec):
-                if before is not None:
-                    if kind == "first":
-                        if q not in lqs:
-                            continue
-                        mred = lqs[q][..., :, None] * before[None, None, None, :]
-                    elif batched:  # sum_b M_b = sum_q reduced(Lambda_q, R_q), R_q = sum_b w_bq rho_b
-                        r_w = weighted_sum(np.swapaxes(w, 1, 2), before)  # (P, n, (d^2)^n)
-                        mred = reduced_pairs(lam, r_w, q, n, d).sum(axis=1, keepdims=True)  # (P, 1, d^2, d^2)
-                    else:
-                        mred = reduced_pairs(lam, before, q, n, d)  # (P, B, d^2, d^2)
-                    seq = [(j, g, op) for j, (g, op) in enumerate(items) if g.qubit == q]
-                    sup = [kron_conj(op) if op.shape[-1] == d else op for _, _, op in seq]
-                    pre = [None]
-                    for sj in sup[:-1]:
-                        pre.append(sj if pre[-1] is None else sj @ pre[-1])
-                    suf = None
-                    for t in range(len(seq) - 1, -1, -1):
-                        j, g, op = seq[t]
-                        if g.source == "p":
-                            if self.quantized:
-                                dp = [blocks_op(plus, bi, j), blocks_op(minus, bi, j)]
-                                dp = [kron_conj(o) if o.shape[-1] == d else o for o in dp]
-                                dj = dp[0] - dp[1]
-                            else:
-                                du = -0.5j * (gens[g.axis] @ op)
-                                dj = np.einsum("...ij,...kl->...ikjl", du, np.conj(op)) + \
-                                    np.einsum("...ij,...kl->...ikjl", op, np.conj(du))
-                                dj = dj.reshape(dj.shape[:-4] + (dd, dd))
-                            if pre[t] is not None:
-                                dj = dj @ pre[t]
-                            if suf is not None:
-                                dj = suf @ dj
-                            grad[:, g.index] += scale[g.index] * np.einsum(
-                                "pbac,pbac->p", mred, np.broadcast_to(dj, mred.shape)).real
-                        suf = sup[t] if suf is None else suf @ sup[t]
-                if kind != "first":
+            elif kind == "first":
+                first_block(lam, rec)
+            else:
+                for q, sq, before in reversed(rec):
+                    if before is not None:
+                        accumulate(bi, q, reduced_pairs(lam, before, q, n, d))  # M (P, B, d^2, d^2)
                     lam = apply_superop_pairs(lam, np.swapaxes(sq, -1, -2), q, n, d)
         return e, grad
 

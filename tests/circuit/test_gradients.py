@@ -8,6 +8,7 @@ import pytest
 from cryoctl.circuit import (
     CZ, Circuit, ExactProvider, Executor, IdealCZ, PairOp, Readout, RealizedCZ, Rot, TableProvider, exact_table, rotation,
 )
+from cryoctl.circuit.readout import expect_z
 from cryoctl.circuit.simulate import (
     apply_superop, apply_superop_pairs, cz_pairs, cz_populations, pair_diagonal, pair_layout, reduced_pairs,
     standard_layout,
@@ -92,10 +93,11 @@ def test_density_adjoint_through_realized_pair_operations(noisy):
 
 @pytest.mark.parametrize("realized", [False, True])
 def test_observable_batched_backward_equals_the_per_sample_sweep(realized, monkeypatch):
-    """B > n samples: behind the data-encoding block the backward sweep carries the n observables Z_q and
-    contracts them with the weighted states R_q = sum_b w_bq rho_b (executor docstring, 'Observable
-    batching'); one sample at a time (B = 1 <= n) it carries Lambda_b itself. The gradients add up to the
-    same numbers, for two parameter sets at once, through an ideal depolarizing or a realized channel CZ."""
+    """B > n samples: behind the data-encoding block the sweeps carry the n observables Z_q backwards and the
+    n weighted states R_q = sum_b w_bq rho_b forwards (executor docstring, 'Observable batching'); <Z_q> is
+    <Lambda_q, rho_b> on the product states. One sample at a time (B = 1 <= n) the sweep is per sample.
+    Same <Z> (and the same as a forward run) and gradients that add up to the same numbers, for two
+    parameter sets at once, through an ideal depolarizing or a realized channel CZ."""
     import cryoctl.circuit.executor as executor_module
 
     rng = np.random.default_rng(21 + realized)
@@ -112,11 +114,18 @@ def test_observable_batched_backward_equals_the_per_sample_sweep(realized, monke
     real = executor_module.weighted_sum
     monkeypatch.setattr(executor_module, "weighted_sum", lambda *a: calls.append(a[1].shape) or real(*a))
     e, g = ex.density_vjp(c, x, codes, w)
-    assert len(calls) == 2 * 3 + 1  # R_q at the 3 qubits of 2 parameter blocks, then Lambda_b once
+    assert calls == [(2, n, 9**n), (2, 12, 9**n)]  # Lambda_b = sum_q w_bq Lambda_q for block 0; R_q
     calls.clear()
     parts = [ex.density_vjp(c, x[b: b + 1], codes, w[:, b: b + 1]) for b in range(12)]
     assert not calls  # one sample: the per-sample sweep
-    assert np.array_equal(e, np.concatenate([p[0] for p in parts], axis=1))
+    assert np.abs(e - np.concatenate([p[0] for p in parts], axis=1)).max() < 1e-14
+    assert np.abs(e - ex.expect(c, x, codes)).max() < 1e-14  # two sets: expect runs forwards
+    # one set, B > n: expect batches the observables too; the forward run's populations give the same <Z>
+    by_obs = Executor._expect_by_observables
+    monkeypatch.setattr(Executor, "_expect_by_observables",
+                        lambda self, prog: calls.append(prog.B) or by_obs(self, prog))
+    one = ex.expect(c, x, codes[:1])
+    assert calls == [12] and np.abs(one - expect_z(ex.populations(c, x, codes[:1]), n, ex.readout)).max() < 1e-14
     g1 = sum(p[1] for p in parts)
     assert np.abs(g - g1).max() < 1e-12 and np.abs(g1).max() > 1e-2
 

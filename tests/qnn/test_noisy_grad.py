@@ -27,7 +27,9 @@ def test_hardware_adjoint_equals_density_shift(setup):
     x, y = ds.x_train[:6], ds.y_train[:6]
     la, ga, za = loss_and_grad(model, ex, x, y, codes)  # auto: the adjoint
     ls, gs, zs = loss_and_grad(model, ex, x, y, codes, method="shift")
-    assert la == pytest.approx(ls, abs=1e-13) and np.abs(za - zs).max() < 1e-13
+    # 6 samples > 4 qubits: the adjoint reads <Z> as <Lambda_q, rho_b> (observable batching), the shift path
+    # from a forward run; round-off through the realized channels differs by ~2e-13
+    assert la == pytest.approx(ls, abs=1e-12) and np.abs(za - zs).max() < 1e-12
     assert np.abs(ga - gs).max() < 1e-10 and np.abs(ga).max() > 1e-2
 
 
