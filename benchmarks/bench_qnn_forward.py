@@ -12,7 +12,9 @@ gate with the (batched) 2x2 matrix on the state tensor (B, 2, 2, 2, 2), CZ as a 
    d = 3, depolarizing CZ error, exact readout): the full gradient of compact16 over a batch, by the
    density-matrix shift path (33 density-matrix runs: the reference path, the "before") and by the
    Liouville-space adjoint (one forward + one backward sweep: Executor.density_vjp, the "after"),
-   checked to agree to 1e-10 first. Target: adjoint gradient <= 10x the reference gradient.
+   checked to agree to 1e-10 first. Target: adjoint gradient <= 10x the reference gradient. Also the
+   exact <Z> of the batch by observable batching (``Executor.expect``: n observables carried backwards
+   once) against the forward run of the B density matrices (``expect_z`` of ``populations``).
 3. Training (``--epochs``, default 30, the CLI's defaults: iris, compact16, float trainer, Adam 0.05,
    batch 16, seed 0): ``train`` on the profile's hardware executor (what ``cryoctl train --quantizer
    profile`` builds) vs the same run on exact 2-level gates (what ``cryoctl train`` builds for the float
@@ -37,6 +39,7 @@ import time
 import numpy as np
 
 from cryoctl.circuit import ExactProvider, Executor, Readout, TableProvider, exact_table
+from cryoctl.circuit.readout import expect_z
 from cryoctl.qnn import QNNModel, TrainConfig, build_circuit, hardware_executor, load_dataset, train
 
 N = 4
@@ -137,6 +140,14 @@ def hardware_gradient(args, t_ref_grad) -> bool:
     ok = t_adj / t_ref_grad <= 10
     print(f"  Liouville adjoint (1 forward + 1 backward): {t_adj:.3f} s, ratio {t_adj / t_ref_grad:.1f}x "
           f"(|adjoint - shift| = {err:.1e}); target <= 10x: {'PASS' if ok else 'FAIL'}")
+    # exact <Z> of the batch: the n observables carried backwards once (expect) vs the B forward registers
+    fwd = lambda: expect_z(ex.populations(circuit, x, codes), N, ex.readout)  # noqa: E731
+    diff = float(np.abs(ex.expect(circuit, x, codes) - fwd()).max())
+    assert diff < 1e-12, diff
+    t_obs = median_time(lambda: ex.expect(circuit, x, codes), args.grad_repeats)
+    t_fwd = median_time(fwd, args.grad_repeats)
+    print(f"  <Z> of the batch: observable batching {t_obs * 1e3:.1f} ms vs forward run {t_fwd * 1e3:.1f} ms, "
+          f"ratio {t_obs / t_fwd:.2f}x (|difference| = {diff:.1e})")
     return ok
 
 

@@ -14,11 +14,11 @@ from cryoctl.study.tasks import get_task
 EXP = Path(__file__).resolve().parents[2] / "experiments"
 QUICK = EXP / "seed_study_quick.yaml"
 FULL = ["seed_study.yaml", "seed_study_hardware.yaml", "seed_study_trainers.yaml", "seed_study_moonshot.yaml",
-        "seed_study_hardware_trainers.yaml", "seed_study_reference.yaml"]
+        "seed_study_hardware_trainers.yaml", "seed_study_reference.yaml", "seed_study_warm_hardware.yaml"]
 
 
 def test_full_study_specs_are_valid_and_sized():
-    """`seed_study.yaml` chains all six parts (one `study run`); each expands without profile errors; >= 5 seeds;
+    """`seed_study.yaml` chains all seven parts (one `study run`); each expands without profile errors; >= 5 seeds;
     every dataset x ansatz pair present."""
     parts = load_study_with_parts(EXP / "seed_study.yaml")
     assert [p.name for p, _ in parts] == FULL
@@ -32,7 +32,7 @@ def test_full_study_specs_are_valid_and_sized():
         assert len(pairs) == 8 or name == "seed_study.yaml", (name, pairs)
         n[name] = len(pts)
     assert sum(n.values()) < 6000  # sized for <= 30 min on 2 cores (README: measured per-point costs)
-    # the optional hardware warm start (outside the budget) is valid too: every pair, 5 seeds, starts from float
+    # part 7, the hardware warm start: every pair, 5 seeds, starts from float
     extra = expand_points(load_study_spec(EXP / "seed_study_warm_hardware.yaml"))
     assert len({(p.task["dataset"], p.task["ansatz"]) for p in extra}) == 8 and len({p.seed for p in extra}) == 5
     assert all(p.task["init"] == "float" and p.task["provider"] == "hardware" for p in extra)
