@@ -8,11 +8,11 @@ on an idle 2-core machine it is ~2x the wall time of the study (two busy workers
 
     python benchmarks/bench_seed_study.py [--workers 2] [--keep DIR]
 
-Measured (cold cache, 2 workers, idle 2-core machines). Last session's machine: 1615 s for the study as it was
-then, plus 28 s for 20 points added after, ~27.4 min (ratio 0.91). This session's machine, with every part 10-30 %
-slower: the same spec took 2017 s, 33.6 min (ratio 1.12, FAIL). After part 3's latent polish was cut: 1871 s,
-31.2 min (ratio 1.04, FAIL), plus 39 s for part 4's 40 warm-start points added after. The target holds on one
-machine and not on the other.
+Measured (cold cache, 2 workers, idle 2-core machines). Two sessions ago: 1615 s for the study as it was then
+(~27.4 min with points added after, ratio 0.91). Last session's machine, every part 10-30 % slower: 33.6 min, then
+31.2 min after part 3's polish cut (ratio 1.04, FAIL). This session, after observable batching and the small-gate
+products in the executor (same spec plus part 7, the hardware warm start): parts 1-7 91 + 53 + 218 + 150 + 176 +
+122 + 136 s, report 10 s, 956 s = 15.9 min (ratio 0.53, PASS; 1866 s CPU).
 """
 
 from __future__ import annotations

@@ -104,18 +104,22 @@ derivative d kron(U, U*) = kron(dU, U*) + kron(U, dU*), dU = -i G U / 2 (exact o
 shift rule is not: leakage coherences put theta / 2 harmonics into E). With the ideal CZ the trailing
 blocks act on populations forwards and on the (still diagonal) observable backwards. Cost: about three
 density-matrix passes per operation instead of 2 m + 1 full runs; measured on cryo_cmos_6bit, compact16,
-batch 256: 0.6 s vs 11 s (benchmarks/bench_qnn_forward.py). Observable batching: when only the first
-block depends on the sample (the QNN ansatze: data encoding, then parameter layers), everything after it is
-ONE linear map C for all B samples, and with n qubits < B the sweeps carry n registers instead of B. The
-readout observables Z_q go backwards through C once (Lambda_q), <Z_q>_b = <Lambda_q, rho_b> on the B product
-states rho_b of the first block (one gemm); the gradient's weighted states R_q = sum_b w_bq rho_b go
-forwards through C, and sum_b M_b = sum_q reduced(Lambda_q, R_q) at every parameter gate (bilinearity); the
-first block takes Lambda_b = sum_q w_bq Lambda_q per sample. :meth:`Executor.expect` uses the backward half
-for exact expectations of one parameter set. On 4 qubits, d = 3, 16 samples a training step costs a third,
-and an evaluation of 504 samples a tenth, of the per-sample sweeps; the numbers agree to round-off (tested).
-Quantum trajectories were not used: they
-give the gradient only to a sampling error ~1/sqrt(trajectories), while this sweep is exact at a cost
-already within a few times the 2-level statevector reference.
+batch 256: 0.6 s vs 11 s when first measured, 0.05 s vs 0.97 s with observable batching on an idle machine
+(benchmarks/bench_qnn_forward.py).
+
+Observable batching: when only the first block depends on the sample (the QNN ansatze: data encoding, then
+parameter layers), everything after it is ONE linear map C for all B samples, and with n qubits < B the sweeps
+carry n registers instead of B. The readout observables Z_q go backwards through C once (Lambda_q), <Z_q>_b =
+<Lambda_q, rho_b> on the B product states rho_b of the first block (one gemm); the gradient's weighted states
+R_q = sum_b w_bq rho_b go forwards through C, and sum_b M_b = sum_q reduced(Lambda_q, R_q) at every parameter
+gate (bilinearity); the first block takes Lambda_b = sum_q w_bq Lambda_q per sample. :meth:`Executor.expect`
+uses the backward half for exact expectations of one parameter set. On 4 qubits, d = 3, 16 samples a training
+step costs ~40 %, and an evaluation of 504 samples ~10 %, of the per-sample sweeps; the numbers agree to
+round-off (tested; <= 2e-13 through realized channels). The line search's backward observables broadcast over
+the samples the same way (its per-sample forward states stay: the loss of each candidate needs every sample).
+
+Quantum trajectories were not used: they give the gradient only to a sampling error ~1/sqrt(trajectories),
+while this sweep is exact at a cost already within a few times the 2-level statevector reference.
 """
 
 from __future__ import annotations
