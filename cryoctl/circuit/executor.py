@@ -448,19 +448,26 @@ class Executor:
         return bool(blocks) and blocks[0][0] == "rot" and all(
             kind == "cz" or all(op.shape[1] == 1 for _, op in items) for kind, items in blocks[1:])
 
+    def _diagonal_start(self, lam_diag: np.ndarray, blocks: list, n: int, d: int) -> np.ndarray:
+        """Diagonal observables (P|1, B|n, d^n) at the end of the circuit (l = vec(L^T) = L) -> pair-layout
+        registers where the backward sweep starts: with the ideal CZ after the last rotation block (a
+        diagonal observable stays diagonal backwards through ideal CZs: self-dual, cz_populations), else at
+        the end."""
+        last = max((i for i, (kind, _) in enumerate(blocks) if kind == "rot"), default=0)
+        if isinstance(self.entangler, IdealCZ) and last > 0:
+            for _, pairs in blocks[:last:-1]:
+                lam_diag = cz_populations(lam_diag, list(pairs)[::-1], float(self.entangler.error), n, d)
+        lam = np.zeros(lam_diag.shape[:2] + ((d * d) ** n,), dtype=np.complex128)
+        lam[:, :, pair_diagonal(n, d)] = lam_diag
+        return lam
+
     def _observables_back(self, blocks: list, n: int, d: int, keep: bool = False):
         """(Lambda (P|1, n, (d^2)^n), after): the n gain-free readout observables Z_q carried backwards from
         the end to just after the first block (blocks :meth:`_shared_after_first`); ``keep``: ``after``
         maps (block, qubit) of every parameter operation to Lambda just after it (else empty)."""
-        dd = d * d
         last = max((i for i, (kind, _) in enumerate(blocks) if kind == "rot"), default=0)
         tail = isinstance(self.entangler, IdealCZ) and last > 0
-        lam_diag = self._z_levels(n, d).reshape(1, n, -1)
-        if tail:  # a diagonal observable stays diagonal backwards through ideal CZs (self-dual, cz_populations)
-            for _, pairs in blocks[:last:-1]:
-                lam_diag = cz_populations(lam_diag, list(pairs)[::-1], float(self.entangler.error), n, d)
-        lam = np.zeros((1, n, dd**n), dtype=np.complex128)
-        lam[:, :, pair_diagonal(n, d)] = lam_diag
+        lam = self._diagonal_start(self._z_levels(n, d).reshape(1, n, -1), blocks, n, d)
         after: dict[tuple[int, int], np.ndarray] = {}
         for bi in range(last if tail else len(blocks) - 1, 0, -1):
             kind, items = blocks[bi]
@@ -696,12 +703,7 @@ class Executor:
             r = self._density(prog, populations_only=True, record=record)
             pops = r[:, :, diag].real.reshape((P, B) + (d,) * n)
         e, w = self._readout_weights(pops, weights)
-        lam_diag = self._observable(w, d)  # diagonal: l = vec(L^T) = L
-        if tail:
-            for _, pairs in blocks[:last:-1]:
-                lam_diag = cz_populations(lam_diag, list(pairs)[::-1], float(self.entangler.error), n, d)
-        lam = np.zeros((P, B, dd**n), dtype=np.complex128)
-        lam[:, :, diag] = lam_diag
+        lam = self._diagonal_start(self._observable(w, d), blocks, n, d)
         for bi in range(len(record) - 1, -1, -1):
             kind, rec = record[bi]
             if kind == "cz":
