@@ -168,6 +168,7 @@ class Executor:
         if mode not in MODES:
             raise CryoctlError(f"unknown mode {mode!r}; expected one of {', '.join(MODES)}", field="mode")
         self.provider = provider
+        self._steps_cache: dict[Circuit, np.ndarray] = {}
         self.entangler = entangler if entangler is not None else IdealCZ()
         self.readout = readout if readout is not None else Readout()
         levels = getattr(self.entangler, "levels", None)
@@ -199,15 +200,13 @@ class Executor:
         return np.array(circuit.param_axes), np.array(circuit.param_qubits)
 
     def _steps_of(self, circuit: Circuit) -> np.ndarray:
-        """The provider's step per parameter of ``circuit``, computed once per (provider, circuit): trainers
-        ask for it per coordinate and per gradient."""
-        cache = self.__dict__.setdefault("_steps_cache", {})
-        key = (id(self.provider), circuit)
-        if key not in cache:  # the provider is kept with its steps: its id cannot be reused while cached
+        """The provider's step per parameter of ``circuit``, computed once per circuit (the provider is fixed
+        at construction): trainers ask for it per coordinate and per gradient."""
+        if circuit not in self._steps_cache:
             steps = np.asarray(self.provider.param_steps(*self._channels(circuit)), dtype=float)
             steps.setflags(write=False)
-            cache[key] = (self.provider, steps)
-        return cache[key][1]
+            self._steps_cache[circuit] = steps
+        return self._steps_cache[circuit]
 
     def encode_params(self, circuit: Circuit, angles) -> np.ndarray:
         """Requested parameter angles (..., n_params) -> the values this provider plays (codes)."""
